@@ -1,0 +1,3 @@
+from notifier_tui.cli import main
+
+raise SystemExit(main())
