@@ -1,0 +1,230 @@
+"""The sender's side of the store: materialise audiences, claim, record, finalise.
+
+Hot paths use prepared statements with ``executemany``: building one peewee
+query per message costs ~70 µs of CPU, which would cap the sender far below
+the gateway's rate (shared/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import peewee as pw
+
+from notifier_tui.core import rules
+from notifier_tui.core.records import Claim, Outcome
+from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.sqlutil import chunks, writes
+from notifier_tui.core.tables import Mailing, Message
+
+
+class QueueOps:
+    """Mixed into :class:`~notifier_tui.core.store.Store`."""
+
+    db: pw.SqliteDatabase
+    clock: Callable[[], datetime]
+    default_timezone: str
+
+    def _notify(self) -> None: ...  # provided by Store
+
+    def _materialize(self, mailing: Mailing, now: datetime) -> int: ...  # provided by Store
+
+    @writes
+    def materialize_due(self, now: datetime | None = None) -> list[tuple[int, int]]:
+        """Give every started, unmaterialised mailing its messages (DESIGN rule 1).
+
+        Returns ``(mailing_id, messages_created)`` for each mailing materialised.
+        A mailing whose end already passed still gets its messages, which then
+        expire: the statistics say honestly that nobody got it.
+        """
+        now = now or self.clock()
+        done = []
+        due = Mailing.select().where(
+            Mailing.materialized_at.is_null()
+            & (Mailing.cancelled == False)
+            & (Mailing.start_at <= now)
+        )
+        for mailing in due:
+            created = self._materialize(mailing, now)
+            Mailing.update(materialized_at=now).where(Mailing.id == mailing.id).execute()
+            done.append((mailing.id, created))
+        return done
+
+    @writes
+    def recover_sending(self) -> int:
+        """DESIGN rule 7: ``sending`` left by a crash goes back to ``pending``, same id."""
+        return (
+            Message.update(status=MessageStatus.PENDING, next_attempt_at=self.clock())
+            .where(Message.status == MessageStatus.SENDING)
+            .execute()
+        )
+
+    @writes
+    def finalize(self, now: datetime | None = None) -> dict[str, list[int]]:
+        """Expire what an ended mailing did not send; cancel what a cancelled one left.
+
+        Returns the ids changed by status, so the sender can log and report them.
+        """
+        now = now or self.clock()
+        changed: dict[str, list[int]] = {"expired": [], "cancelled": []}
+        for status, cond, reason in (
+            (
+                "expired",
+                (Mailing.end_at <= now) & (Mailing.cancelled == False),
+                "not sent before end",
+            ),
+            ("cancelled", Mailing.cancelled == True, "mailing cancelled"),
+        ):
+            mailing_ids = [m.id for m in Mailing.select(Mailing.id).where(cond)]
+            if not mailing_ids:
+                continue
+            ids = [
+                r.id
+                for r in Message.select(Message.id).where(
+                    Message.mailing.in_(mailing_ids) & (Message.status == MessageStatus.PENDING)
+                )
+            ]
+            for chunk in chunks(ids):
+                Message.update(
+                    status=status, last_error=pw.fn.COALESCE(Message.last_error, reason)
+                ).where(Message.id.in_(chunk)).execute()
+            changed[status] = ids
+        return changed
+
+    def claim_due(self, now: datetime | None = None, limit: int = 500) -> list[Claim]:
+        """Atomically move up to ``limit`` due messages from ``pending`` to ``sending``.
+
+        Messages outside their send window are rescheduled to the window's next
+        opening, or expired when it opens only after the mailing's end (rule 4).
+        Mailings share ``limit`` evenly so one big mailing does not starve another.
+        """
+        now = now or self.clock()
+        ts = now.timestamp()
+        claims: list[Claim] = []
+        with self.db.atomic("IMMEDIATE"):
+            mailings = list(
+                Mailing.select().where(
+                    Mailing.materialized_at.is_null(False)
+                    & (Mailing.cancelled == False)
+                    & (Mailing.paused == False)
+                    & (Mailing.start_at <= now)
+                    & (Mailing.end_at > now)
+                )
+            )
+            if not mailings:
+                return []
+            share = max(1, limit // len(mailings))
+            to_send: list[int] = []
+            reschedule: list[tuple[float, int]] = []
+            expire: list[int] = []
+            for mailing in mailings:
+                window = rules.parse_window(mailing.window)
+                rows = self.db.execute_sql(
+                    "SELECT m.id, m.client_id, m.phone, m.attempts, c.timezone FROM message m"
+                    " LEFT JOIN client c ON c.id = m.client_id"
+                    " WHERE m.mailing_id = ? AND m.status = 'pending' AND m.next_attempt_at <= ?"
+                    " ORDER BY m.next_attempt_at LIMIT ?",
+                    (mailing.id, ts, share),
+                ).fetchall()
+                for msg_id, client_id, phone, attempts, tz in rows:
+                    zone = ZoneInfo(tz or self.default_timezone)
+                    if window is not None and not rules.window_is_open(window, zone, now):
+                        opens = rules.next_window_open(window, zone, now)
+                        if opens >= mailing.end_at:
+                            expire.append(msg_id)
+                        else:
+                            reschedule.append((opens.timestamp(), msg_id))
+                        continue
+                    to_send.append(msg_id)
+                    claims.append(
+                        Claim(
+                            msg_id,
+                            mailing.id,
+                            client_id,
+                            phone,
+                            mailing.text,
+                            mailing.end_at,
+                            attempts,
+                        )
+                    )
+            cursor = self.db.cursor()
+            cursor.executemany(
+                "UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'",
+                [(i,) for i in to_send],
+            )
+            cursor.executemany("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule)
+            cursor.executemany(
+                "UPDATE message SET status = 'expired',"
+                " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
+                [(i,) for i in expire],
+            )
+        if expire or reschedule:
+            self._notify()
+        return claims
+
+    def record_outcomes(self, outcomes: Iterable[Outcome]) -> int:
+        """Write a batch of outcomes in one transaction (one prepared statement)."""
+        params = [
+            (
+                o.status,
+                o.sent_at.timestamp() if o.sent_at else None,
+                1 if o.charge else 0,
+                o.last_error,
+                o.next_attempt_at.timestamp() if o.next_attempt_at else None,
+                o.id,
+            )
+            for o in outcomes
+        ]
+        if not params:
+            return 0
+        with self.db.atomic():
+            self.db.cursor().executemany(
+                "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
+                " attempts = attempts + ?, last_error = ?,"
+                " next_attempt_at = COALESCE(?, next_attempt_at)"
+                " WHERE id = ? AND status = 'sending'",
+                params,
+            )
+        return len(params)
+
+    def next_due_at(self, now: datetime | None = None) -> datetime | None:
+        """The next instant the sender has something to do: a start, an end, a retry."""
+        now = now or self.clock()
+        ts = now.timestamp()
+        candidates: list[float] = []
+        row = self.db.execute_sql(
+            "SELECT MIN(start_at) FROM mailing WHERE materialized_at IS NULL AND cancelled = 0"
+        ).fetchone()
+        if row[0] is not None:
+            candidates.append(row[0])
+        live = self.db.execute_sql(
+            "SELECT id, end_at, paused, start_at FROM mailing"
+            " WHERE materialized_at IS NOT NULL AND cancelled = 0 AND end_at > ?",
+            (ts,),
+        ).fetchall()
+        for mailing_id, end_at, paused, start_at in live:
+            candidates.append(end_at)
+            if paused:
+                continue
+            nxt = self.db.execute_sql(
+                "SELECT MIN(next_attempt_at) FROM message"
+                " WHERE mailing_id = ? AND status = 'pending'",
+                (mailing_id,),
+            ).fetchone()[0]
+            if nxt is not None:
+                candidates.append(max(nxt, start_at))
+        # Ended mailings with pending messages still need finalising.
+        stale = self.db.execute_sql(
+            "SELECT 1 FROM message WHERE status = 'pending' AND mailing_id IN"
+            " (SELECT id FROM mailing WHERE end_at <= ? OR cancelled = 1) LIMIT 1",
+            (ts,),
+        ).fetchone()
+        if stale:
+            candidates.append(ts)
+        return datetime.fromtimestamp(min(candidates), UTC) if candidates else None
+
+    def open_messages(self) -> int:
+        """Messages still to be sent or in flight."""
+        return Message.select().where(Message.status.in_(["pending", "sending"])).count()

@@ -1,0 +1,152 @@
+"""Plain, immutable records the store hands out.
+
+Callers (UI, command line, sender) never see peewee objects, so no caller can
+touch the database outside the store's thread by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from notifier_tui.core.rules import MailingState
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    id: int
+    phone: str
+    operator_code: str
+    tag: str
+    timezone: str
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = _iso(self.created_at)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class MailingRecord:
+    id: int
+    start_at: datetime
+    end_at: datetime
+    text: str
+    operator_codes: tuple[str, ...]
+    tags: tuple[str, ...]
+    window: str | None
+    paused: bool
+    cancelled: bool
+    created_at: datetime
+    state: MailingState
+    total: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def final(self) -> int:
+        """Messages in a final status."""
+        return sum(n for s, n in self.by_status.items() if s not in ("pending", "sending"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "start_at": _iso(self.start_at),
+            "end_at": _iso(self.end_at),
+            "operator_codes": list(self.operator_codes),
+            "tags": list(self.tags),
+            "window": self.window,
+            "paused": self.paused,
+            "cancelled": self.cancelled,
+            "created_at": _iso(self.created_at),
+            "state": str(self.state),
+            "total": self.total,
+            "by_status": dict(self.by_status),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    mailing_id: int
+    client_id: int | None
+    phone: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "client_id": self.client_id,
+            "phone": self.phone,
+            "status": self.status,
+            "created_at": _iso(self.created_at),
+            "sent_at": _iso(self.sent_at),
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_attempt_at": _iso(self.next_attempt_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message claimed for sending (now ``sending`` in the store)."""
+
+    id: int
+    mailing_id: int
+    client_id: int | None
+    phone: str
+    text: str
+    end_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed message, to be written in a batch.
+
+    ``charge`` says whether the try counts as an attempt: a message handed back
+    because the breaker opened or the program stops costs nothing.
+    """
+
+    id: int
+    status: str
+    charge: bool = True
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseInfo:
+    owner: str
+    pid: int
+    host: str
+    role: str
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+    def describe(self) -> str:
+        return f"{self.role} pid {self.pid} on {self.host}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    imported: int
+    errors: list[tuple[int, str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "errors": [{"line": line, "error": err} for line, err in self.errors],
+        }

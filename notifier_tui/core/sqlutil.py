@@ -1,0 +1,59 @@
+"""Small SQL helpers shared by the store's modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+import peewee as pw
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite's bound-parameter limit is 32766; stay well below it.
+CHUNK = 900
+
+
+class HasDatabase(Protocol):
+    db: pw.SqliteDatabase
+
+    def _notify(self) -> None: ...
+
+
+def writes(method: Callable[P, T]) -> Callable[P, T]:
+    """Run a method in one transaction and tell listeners once it committed."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        store: HasDatabase = args[0]  # type: ignore[assignment]
+        with store.db.atomic():
+            result = method(*args, **kwargs)
+        store._notify()
+        return result
+
+    return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceFilter:
+    operator_codes: frozenset[str]
+    tags: frozenset[str]
+
+    def sql(self, alias: str = "c") -> tuple[str, list[Any]]:
+        """A WHERE fragment selecting matching clients."""
+        parts, params = ["1"], []
+        if self.operator_codes:
+            parts.append(f"{alias}.operator_code IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(self.operator_codes)))
+        if self.tags:
+            parts.append(f"{alias}.tag IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(self.tags)))
+        return " AND ".join(parts), params
+
+
+def chunks(items: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]

@@ -1,0 +1,184 @@
+"""Peewee models, database setup and schema migrations.
+
+Models are bound to a database at run time by :func:`open_database`; nothing
+connects at import time. Instants are stored as UTC epoch seconds (REAL), so
+comparisons in SQL are plain number comparisons and no timezone ever leaks
+into the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+SCHEMA_VERSION = 2
+
+
+class UtcField(pw.FloatField):
+    """An aware datetime stored as UTC epoch seconds."""
+
+    def db_value(self, value: datetime | float | None) -> float | None:
+        if value is None or isinstance(value, int | float):
+            return value
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a timezone")
+        return value.timestamp()
+
+    def python_value(self, value: float | None) -> datetime | None:
+        return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = None
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    """Key/value facts about the store itself (schema version, last report day)."""
+
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Client(BaseModel):
+    phone = pw.CharField(max_length=11, unique=True)
+    operator_code = pw.CharField(max_length=3, index=True)
+    tag = pw.CharField(max_length=64, default="", index=True)
+    timezone = pw.CharField(max_length=64)
+    created_at = UtcField()
+
+
+class Mailing(BaseModel):
+    start_at = UtcField(index=True)
+    end_at = UtcField(index=True)
+    text = pw.TextField()
+    # JSON arrays of strings; audiences are built in SQL from these with json_each.
+    operator_codes = pw.TextField(default="[]")
+    tags = pw.TextField(default="[]")
+    window = pw.CharField(max_length=11, null=True)
+    paused = pw.BooleanField(default=False)
+    cancelled = pw.BooleanField(default=False)
+    # Set once its audience has been materialised; the sender then keeps it current.
+    materialized_at = UtcField(null=True)
+    created_at = UtcField()
+    updated_at = UtcField()
+
+
+class Message(BaseModel):
+    mailing = pw.ForeignKeyField(Mailing, on_delete="CASCADE", backref="messages")
+    # A deleted client leaves its sent messages in the statistics.
+    client = pw.ForeignKeyField(Client, null=True, on_delete="SET NULL", backref="messages")
+    # Copied at creation so statistics still show who got it after the client is gone.
+    phone = pw.CharField(max_length=11)
+    status = pw.CharField(max_length=10, default="pending")
+    created_at = UtcField()
+    sent_at = UtcField(null=True)
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(null=True)
+    next_attempt_at = UtcField()
+
+    class Meta:
+        indexes = (
+            (("mailing", "client"), True),
+            # Covers per-mailing GROUP BY status and the sender's due-message lookups.
+            (("mailing", "status", "next_attempt_at"), False),
+            (("status", "next_attempt_at"), False),
+        )
+
+
+class Lease(BaseModel):
+    """The single sender lease: who sends for this store, and their heartbeat."""
+
+    id = pw.IntegerField(primary_key=True)
+    owner = pw.CharField()
+    pid = pw.IntegerField()
+    host = pw.CharField()
+    role = pw.CharField(default="ui")
+    acquired_at = UtcField()
+    heartbeat_at = UtcField()
+
+
+class ReportLog(BaseModel):
+    """Daily reports already sent, so none goes out twice for a day."""
+
+    day = pw.CharField(primary_key=True)
+    sent_at = UtcField()
+    recipients = pw.TextField(default="")
+
+
+MODELS: tuple[type[BaseModel], ...] = (Meta, Client, Mailing, Message, Lease, ReportLog)
+
+
+def make_database(path: Path | str) -> pw.SqliteDatabase:
+    """A peewee database for ``path`` with WAL, foreign keys and a busy timeout."""
+    return pw.SqliteDatabase(
+        str(path),
+        pragmas={
+            "journal_mode": "wal",
+            # NORMAL is durable across a process crash in WAL mode; only an OS crash
+            # can lose the last commits, and the sender resends by id anyway.
+            "synchronous": "normal",
+            "foreign_keys": 1,
+            "busy_timeout": 10_000,
+            "cache_size": -32_000,
+        },
+        timeout=10,
+        check_same_thread=False,
+    )
+
+
+def _migrate_1(db: pw.SqliteDatabase) -> None:
+    db.create_tables([Meta, Client, Mailing, Message, Lease])
+
+
+def _migrate_2(db: pw.SqliteDatabase) -> None:
+    db.create_tables([ReportLog])
+
+
+# Index i migrates a store from version i to i + 1; append, never edit.
+MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (_migrate_1, _migrate_2)
+
+
+def schema_version(db: pw.SqliteDatabase) -> int:
+    """The store's schema version; 0 for a new file."""
+    if not db.table_exists("meta"):
+        return 0
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate(db: pw.SqliteDatabase) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION`, one step per transaction."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"store schema {current} is newer than this program ({SCHEMA_VERSION}); upgrade"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        with db.atomic("IMMEDIATE"):
+            MIGRATIONS[version](db)
+            Meta.replace(key="schema_version", value=str(version + 1)).execute()
+    return SCHEMA_VERSION
+
+
+def open_database(path: Path | str) -> pw.SqliteDatabase:
+    """Open (creating if needed) the store at ``path``, bind the models, migrate."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = make_database(path)
+    db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    db.connect(reuse_if_open=True)
+    migrate(db)
+    return db
+
+
+def row_dict(model: pw.Model) -> dict[str, Any]:
+    """A model's column values by field name (foreign keys as ids)."""
+    return {
+        name: getattr(model, f.column_name if isinstance(f, pw.ForeignKeyField) else name)
+        for name, f in model._meta.fields.items()
+    }
