@@ -1,0 +1,144 @@
+"""Plain dataclass events the sender emits through one callback.
+
+The UI wraps them in Textual messages (``ui/bridge.py``); the daemon logs and
+counts them for metrics. Nothing here knows about either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class GatewayHealth(StrEnum):
+    """What the header shows about the gateway."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    CREDENTIALS = "credentials rejected"
+    NOT_CONFIGURED = "not configured"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class MailingStarted:
+    mailing_id: int
+    messages_created: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    message_id: int
+    mailing_id: int
+    latency: float
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFailed:
+    """A permanent failure: the message is final."""
+
+    message_id: int
+    mailing_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    message_id: int
+    mailing_id: int
+    attempt: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesFinalized:
+    """Pending messages expired at a mailing's end, or cancelled with it."""
+
+    status: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerChanged:
+    state: BreakerState
+    next_probe_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsRejected:
+    """The gateway refused our token: all dispatch stops until it changes or resumes."""
+
+    status_code: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResumed:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseChanged:
+    """Whether this process sends, and if not, who does (``holder`` is a description)."""
+
+    ours: bool
+    holder: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SenderError:
+    """Background work failed unexpectedly; it was logged and will be retried."""
+
+    where: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class SenderSnapshot:
+    """A once-a-second summary for live screens and metrics."""
+
+    at: datetime
+    sending: bool
+    holder: str | None
+    health: GatewayHealth
+    breaker: BreakerState
+    next_probe_at: datetime | None
+    in_flight: int
+    rate: float
+    """Messages accepted per second over the last few seconds."""
+    latency_p50: float | None
+    latency_p95: float | None
+    error_rate: float
+    """Share of failed requests over the last minute (0..1)."""
+    sent_total: int
+    failed_total: int
+    retries_total: int
+    credentials_error: str | None
+    rate_history: tuple[float, ...] = field(default_factory=tuple)
+    """Accepted messages per second, one value per second, oldest first (up to 5 minutes)."""
+    requests_by_outcome: dict[str, int] = field(default_factory=dict)
+
+
+Event = (
+    MailingStarted
+    | MessageSent
+    | MessageFailed
+    | RetryScheduled
+    | MessagesFinalized
+    | BreakerChanged
+    | CredentialsRejected
+    | DispatchResumed
+    | LeaseChanged
+    | SenderError
+    | SenderSnapshot
+)
