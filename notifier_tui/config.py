@@ -12,13 +12,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notifier_tui import paths
 from notifier_tui.core.errors import ValidationError
-from notifier_tui.core.gateway import DEFAULT_BASE_URL
+from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.rules import validate_timezone
 from notifier_tui.core.secret import Secret
+
+if TYPE_CHECKING:
+    from notifier_tui.core.sender import SenderConfig
 
 ENV_PREFIX = "NOTIFIER_"
 
@@ -167,3 +170,25 @@ def load_settings(
         elif name in from_file:
             values[name], sources[name] = _coerce(name, from_file[name]), f"file {path}"
     return _check(replace(Settings(), **values, sources=sources))
+
+
+def sender_config(settings: Settings, *, role: str, auto_takeover: bool = True) -> SenderConfig:
+    """The sender's knobs out of the settings (the token revealed only here)."""
+    # Imported here so reading settings (every CLI call) does not load httpx/aiohttp.
+    from notifier_tui.core.sender import SenderConfig
+
+    return SenderConfig(
+        base_url=settings.base_url,
+        token=settings.token.reveal(),
+        concurrency=settings.concurrency,
+        rate_limit=settings.rate_limit,
+        timeout=settings.timeout,
+        retry_base=settings.retry_base,
+        retry_cap=settings.retry_cap,
+        breaker_threshold=settings.breaker_threshold,
+        breaker_cooldown=settings.breaker_cooldown,
+        breaker_max_cooldown=settings.breaker_max_cooldown,
+        lease_ttl=settings.lease_ttl,
+        role=role,
+        auto_takeover=auto_takeover,
+    )

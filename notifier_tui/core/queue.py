@@ -182,7 +182,7 @@ class QueueOps:
         with self.db.atomic():
             self.db.cursor().executemany(
                 "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
-                " attempts = attempts + ?, last_error = ?,"
+                " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
                 " next_attempt_at = COALESCE(?, next_attempt_at)"
                 " WHERE id = ? AND status = 'sending'",
                 params,

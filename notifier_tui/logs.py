@@ -1,0 +1,89 @@
+"""Logging setup shared by the daemon and the UI: a rotating file, stderr, a ring.
+
+The ring keeps the most recent formatted lines in memory for the UI's Log
+screen, so it shows exactly the lines the log file gets.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class LogRing(logging.Handler):
+    """Keeps the last ``capacity`` formatted lines and tells listeners of new ones."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        super().__init__()
+        self.lines: deque[str] = deque(maxlen=capacity)
+        self._listeners: list[Callable[[str], None]] = []
+        self._mutex = threading.Lock()
+        self.setFormatter(logging.Formatter(FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        with self._mutex:
+            self.lines.append(line)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(line)
+
+    def add_listener(self, callback: Callable[[str], None]) -> None:
+        with self._mutex:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[str], None]) -> None:
+        with self._mutex:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+    def snapshot(self) -> list[str]:
+        with self._mutex:
+            return list(self.lines)
+
+
+def setup_logging(
+    level: str = "INFO",
+    log_file: Path | None = None,
+    *,
+    stderr: bool = False,
+    ring: LogRing | None = None,
+) -> list[logging.Handler]:
+    """Attach handlers to the ``notifier_tui`` logger; returns them for removal."""
+    logger = logging.getLogger("notifier_tui")
+    logger.setLevel(level.upper())
+    formatter = logging.Formatter(FORMAT)
+    handlers: list[logging.Handler] = []
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+        )
+        file_handler.setFormatter(formatter)
+        handlers.append(file_handler)
+    if stderr:
+        stream = logging.StreamHandler()
+        stream.setFormatter(formatter)
+        handlers.append(stream)
+    if ring is not None:
+        handlers.append(ring)
+    for handler in handlers:
+        logger.addHandler(handler)
+    return handlers
+
+
+def remove_handlers(handlers: list[logging.Handler]) -> None:
+    logger = logging.getLogger("notifier_tui")
+    for handler in handlers:
+        logger.removeHandler(handler)
+        handler.close()
