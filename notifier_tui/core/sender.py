@@ -32,8 +32,8 @@ from datetime import datetime, timedelta
 
 from notifier_tui.core import events as ev
 from notifier_tui.core.breaker import CircuitBreaker, backoff_delay
-from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
+from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.gateway import GatewayClient, GatewayResult, OutcomeClass
 from notifier_tui.core.livestats import LiveWindow
 from notifier_tui.core.ratelimit import TokenBucket
@@ -65,6 +65,8 @@ class SenderConfig:
     role: str = "ui"
     auto_takeover: bool = True
     """Take the lease when its holder dies; the UI sets False and asks the user."""
+    stop_grace: float = 5.0
+    """Seconds requests in flight get to finish when the sender stops."""
     flush_interval: float = 0.05
     poll_interval: float = 0.5
     """How often another process's writes to the store are looked for."""
@@ -562,7 +564,7 @@ class Sender:
 
     async def _shutdown(self) -> None:
         self._stopping = True
-        await self._stop_workers(grace=min(self.config.timeout, 5.0))
+        await self._stop_workers(grace=min(self.config.timeout, self.config.stop_grace))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

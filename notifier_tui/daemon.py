@@ -1,0 +1,68 @@
+"""``notifier-tui --daemon``: the sender without a UI.
+
+Runs the core's task tree under ``asyncio.run``, logs to stderr (the journal,
+under systemd) and to the rotating log file, and stops cleanly on SIGINT or
+SIGTERM: no new claims, requests in flight get a few seconds, whatever is not
+answered goes back to ``pending``, the lease is released, exit status 0.
+Textual is never imported here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from notifier_tui.config import Settings, sender_config
+from notifier_tui.core.sender import Sender
+from notifier_tui.core.store import Store
+from notifier_tui.logs import remove_handlers, setup_logging
+
+log = logging.getLogger("notifier_tui.daemon")
+
+
+def run_daemon(settings: Settings) -> int:
+    """Run the headless sender until a signal; returns the exit status."""
+    handlers = setup_logging(settings.log_level, settings.log_file, stderr=True)
+    try:
+        return asyncio.run(serve(settings))
+    finally:
+        remove_handlers(handlers)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """The daemon's body; ``stop`` lets a test end it without a signal."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    store = Store(settings.db, default_timezone=settings.default_timezone)
+    sender = Sender(store, sender_config(settings, role="daemon", auto_takeover=True))
+    log.info(
+        "daemon starting: store=%s gateway=%s concurrency=%d rate_limit=%s timeout=%ss token=%s",
+        settings.db,
+        settings.base_url,
+        settings.concurrency,
+        settings.rate_limit or "unlimited",
+        settings.timeout,
+        settings.token,  # a Secret: prints masked
+    )
+    task = asyncio.create_task(sender.run(), name="notifier-sender")
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            # The sender ended on its own: only an error does that.
+            task.result()
+            return 1
+        log.info("signal received: stopping")
+        await sender.stop()
+        await task
+        return 0
+    finally:
+        waiter.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await store.run(lambda: None)
+        store.close()
+        log.info("daemon stopped")
