@@ -21,9 +21,11 @@ MAX_TEXT = 2000
 
 # Characters people put between digits when they write a phone number.
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-_OPERATOR = re.compile(r"^\d{3}$")
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-_RELATIVE = re.compile(r"^([+-])\s*(\d+)\s*([smhdw])$")
+# ASCII digits only: in Python's re, \d also matches "９" and "٩", which int() accepts
+# but which would be stored as operator codes no filter ever matches.
+_OPERATOR = re.compile(r"[0-9]{3}")
+_WINDOW = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
+_RELATIVE = re.compile(r"([+-])\s*([0-9]+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -82,7 +84,7 @@ def operator_from_phone(phone: str) -> str:
 def validate_operator_code(code: str) -> str:
     """Return a valid 3-digit operator code or raise."""
     value = str(code).strip()
-    if not _OPERATOR.match(value):
+    if not _OPERATOR.fullmatch(value):
         raise ValidationError("operator_code", f"must be exactly 3 digits, got {code!r}")
     return value
 
@@ -159,7 +161,7 @@ def parse_window(text: str | None) -> SendWindow | None:
     """Parse ``HH:MM-HH:MM``; empty means no window."""
     if text is None or not str(text).strip():
         return None
-    m = _WINDOW.match(str(text))
+    m = _WINDOW.fullmatch(str(text))
     if not m:
         raise ValidationError("window", f"must be HH:MM-HH:MM, got {text!r}")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
@@ -299,11 +301,14 @@ def parse_when(text: str, now: datetime, local_tz: tzinfo, field: str = "when") 
     value = str(text).strip()
     if value.lower() == "now":
         return now
-    m = _RELATIVE.match(value.lower())
+    m = _RELATIVE.fullmatch(value.lower())
     if m:
         sign, amount, unit = m.groups()
-        delta = timedelta(**{_UNITS[unit]: int(amount)})
-        return now + delta if sign == "+" else now - delta
+        try:
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+            return now + delta if sign == "+" else now - delta
+        except OverflowError:
+            raise ValidationError(field, f"{text!r} is outside the supported dates") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -312,4 +317,8 @@ def parse_when(text: str, now: datetime, local_tz: tzinfo, field: str = "when") 
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=local_tz)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is a valid ISO string but not a representable UTC instant.
+        raise ValidationError(field, f"{text!r} is outside the supported dates") from None
