@@ -188,7 +188,8 @@ def next_window_open(window: SendWindow | None, zone: str | tzinfo, instant: dat
 
     Correct across midnight wraps and DST changes: an opening that falls in a
     spring-forward gap opens at the transition, an ambiguous one at its first
-    occurrence.
+    occurrence, and a fall-back that puts local time back inside the window
+    (``00:00-02:30`` in Berlin at 03:00 CEST -> 02:00 CET) opens it at once.
     """
     if window is None or window_is_open(window, zone, instant):
         return instant
@@ -202,7 +203,9 @@ def next_window_open(window: SendWindow | None, zone: str | tzinfo, instant: dat
         )
         for cand in candidates:
             if cand > instant and window_is_open(window, tz, cand):
-                return _earliest_open(window, tz, instant, cand)
+                return _opened_by_offset_change(
+                    window, tz, instant, _earliest_open(window, tz, instant, cand)
+                )
     raise AssertionError("a window with start != end opens within two days")  # pragma: no cover
 
 
@@ -224,6 +227,33 @@ def _earliest_open(window: SendWindow, tz: tzinfo, lo: datetime, hi: datetime) -
     # Transitions fall on whole seconds: the opening is the first whole second past lo.
     first = datetime.fromtimestamp(math.ceil(lo_s), UTC)
     return first if window_is_open(window, tz, first) else datetime.fromtimestamp(hi_s, UTC)
+
+
+def _opened_by_offset_change(
+    window: SendWindow, tz: tzinfo, lo: datetime, hi: datetime
+) -> datetime:
+    """The UTC-offset change in ``(lo, hi)`` if it opens the window, else ``hi``.
+
+    With one offset, local time runs forward and the window opens only when it
+    reaches ``window.start``: those are the candidates. An offset change makes
+    local time jump, and a backward jump can land inside the window. Between
+    ``lo`` and a candidate at most two days later there is at most one change.
+    """
+    before = lo.astimezone(tz).utcoffset()
+    if hi.astimezone(tz).utcoffset() == before:
+        return hi
+    lo_s, hi_s = lo.timestamp(), hi.timestamp()
+    while hi_s - lo_s > 1:
+        mid = (lo_s + hi_s) / 2
+        if datetime.fromtimestamp(mid, UTC).astimezone(tz).utcoffset() == before:
+            lo_s = mid
+        else:
+            hi_s = mid
+    # Offset changes fall on whole seconds.
+    change = datetime.fromtimestamp(math.ceil(lo_s), UTC)
+    if change.astimezone(tz).utcoffset() == before:
+        change = datetime.fromtimestamp(hi_s, UTC)
+    return change if change < hi and window_is_open(window, tz, change) else hi
 
 
 def validate_text(text: str) -> str:
