@@ -531,6 +531,15 @@ class Store(QueueOps, LeaseOps):
         now = self.clock()
         self._materialize(mailing, now)
         where, params = self._filter(mailing).sql()
+        # Rule 2 both ways: a client that matches again gets back the message that was
+        # cancelled only because it stopped matching (INSERT OR IGNORE skips that row).
+        self.db.execute_sql(
+            "UPDATE message SET status = 'pending', last_error = NULL"
+            " WHERE mailing_id = ? AND status = 'cancelled'"
+            " AND last_error = 'client no longer matches' AND client_id IN"
+            f" (SELECT c.id FROM client c WHERE {where})",
+            [mailing.id, *params],
+        )
         self.db.execute_sql(
             "UPDATE message SET status = 'cancelled', last_error = 'client no longer matches'"
             " WHERE mailing_id = ? AND status = 'pending' AND client_id NOT IN"
