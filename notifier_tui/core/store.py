@@ -578,7 +578,14 @@ def read_client_csv(path: Path | str) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line, row)`` from a client CSV, checking the header first."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            yield from _csv_rows(csv.reader(fh), path)
+            reader = csv.reader(fh)
+            try:
+                yield from _csv_rows(reader, path)
+            except csv.Error as err:
+                # A field over csv's size limit, say: bad input, not a crash.
+                raise ValidationError(
+                    "file", f"cannot read {path} at line {reader.line_num}: {err}"
+                ) from None
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
         raise ValidationError("file", f"cannot read {path}: {reason}") from None
