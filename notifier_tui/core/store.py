@@ -568,6 +568,15 @@ class Store(QueueOps, LeaseOps):
         offset: int = 0,
         limit: int | None = None,
     ) -> stats.MailingDetail:
+        """Counts and one page of messages; an unknown ``status`` is bad input, not "none"."""
+        if status and status not in rules.ALL_STATUSES:
+            raise ValidationError(
+                "status", f"must be one of {', '.join(rules.ALL_STATUSES)}, got {status!r}"
+            )
+        if offset < 0:
+            raise ValidationError("offset", f"must be 0 or more, got {offset}")
+        if limit is not None and limit < 0:
+            raise ValidationError("limit", f"must be 0 or more, got {limit}")
         self._mailing_row(mailing_id)
         return stats.detail(
             self.db, self.get_mailing(mailing_id), status=status, offset=offset, limit=limit
