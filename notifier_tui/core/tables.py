@@ -155,15 +155,21 @@ def schema_version(db: pw.SqliteDatabase) -> int:
 def migrate(db: pw.SqliteDatabase) -> int:
     """Bring the schema up to :data:`SCHEMA_VERSION`, one step per transaction."""
     current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"store schema {current} is newer than this program ({SCHEMA_VERSION}); upgrade"
-        )
-    for version in range(current, SCHEMA_VERSION):
+    while True:
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"store schema {current} is newer than this program ({SCHEMA_VERSION}); upgrade"
+            )
+        if current == SCHEMA_VERSION:
+            return SCHEMA_VERSION
         with db.atomic("IMMEDIATE"):
-            MIGRATIONS[version](db)
-            Meta.replace(key="schema_version", value=str(version + 1)).execute()
-    return SCHEMA_VERSION
+            # A UI and a daemon started together both read the old version; the one
+            # that waited for the lock must see the other's work, not redo it.
+            current = schema_version(db)
+            if current < SCHEMA_VERSION:
+                MIGRATIONS[current](db)
+                current += 1
+                Meta.replace(key="schema_version", value=str(current)).execute()
 
 
 def open_database(path: Path | str) -> pw.SqliteDatabase:
