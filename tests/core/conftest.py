@@ -1,0 +1,83 @@
+"""Fixtures for the core tests: a real SQLite file in ``tmp_path`` and a clock we drive."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from notifier_tui.core.store import Store
+
+# A Monday in winter: no DST change anywhere near it in Europe or America.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
+    s = Store(db_path, clock=clock, default_timezone="Europe/Moscow")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def raw(db_path: Path, store: Store) -> Iterator[sqlite3.Connection]:
+    """A second, plain connection to the store's file: what another process would see."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    yield conn
+    conn.close()
+
+
+def message_rows(store: Store, mailing_id: int | None = None) -> list[dict]:
+    """Every message as a dict, ordered by id (reads the table directly)."""
+    sql = (
+        "SELECT id, mailing_id, client_id, phone, status, attempts, last_error,"
+        " next_attempt_at, sent_at FROM message"
+    )
+    params: list[object] = []
+    if mailing_id is not None:
+        sql += " WHERE mailing_id = ?"
+        params.append(mailing_id)
+    cursor = store.db.execute_sql(sql + " ORDER BY id", params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def statuses(store: Store, mailing_id: int | None = None) -> dict[int | None, str]:
+    """``{client_id: status}`` of the messages (of one mailing)."""
+    return {r["client_id"]: r["status"] for r in message_rows(store, mailing_id)}
+
+
+def phone(n: int) -> str:
+    """A distinct valid phone for ``n`` (operator 900)."""
+    return f"7900{n:07d}"
