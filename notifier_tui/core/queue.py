@@ -98,11 +98,13 @@ class QueueOps:
 
         Messages outside their send window are rescheduled to the window's next
         opening, or expired when it opens only after the mailing's end (rule 4).
-        Mailings share ``limit`` evenly so one big mailing does not starve another.
+        A message whose client was deleted while it was in flight is cancelled
+        (rule 2). Mailings share ``limit`` evenly, and what a quiet mailing leaves
+        unused goes to the busy ones, so none starves another.
         """
         now = now or self.clock()
-        ts = now.timestamp()
         claims: list[Claim] = []
+        touched = False
         with self.db.atomic("IMMEDIATE"):
             mailings = list(
                 Mailing.select().where(
@@ -113,56 +115,74 @@ class QueueOps:
                     & (Mailing.end_at > now)
                 )
             )
-            if not mailings:
-                return []
-            share = max(1, limit // len(mailings))
-            to_send: list[int] = []
-            reschedule: list[tuple[float, int]] = []
-            expire: list[int] = []
-            for mailing in mailings:
-                window = rules.parse_window(mailing.window)
-                rows = self.db.execute_sql(
-                    "SELECT m.id, m.client_id, m.phone, m.attempts, c.timezone FROM message m"
-                    " LEFT JOIN client c ON c.id = m.client_id"
-                    " WHERE m.mailing_id = ? AND m.status = 'pending' AND m.next_attempt_at <= ?"
-                    " ORDER BY m.next_attempt_at LIMIT ?",
-                    (mailing.id, ts, share),
-                ).fetchall()
-                for msg_id, client_id, phone, attempts, tz in rows:
-                    zone = ZoneInfo(tz or self.default_timezone)
-                    if window is not None and not rules.window_is_open(window, zone, now):
-                        opens = rules.next_window_open(window, zone, now)
-                        if opens >= mailing.end_at:
-                            expire.append(msg_id)
-                        else:
-                            reschedule.append((opens.timestamp(), msg_id))
-                        continue
-                    to_send.append(msg_id)
-                    claims.append(
-                        Claim(
-                            msg_id,
-                            mailing.id,
-                            client_id,
-                            phone,
-                            mailing.text,
-                            mailing.end_at,
-                            attempts,
-                        )
-                    )
-            cursor = self.db.cursor()
-            cursor.executemany(
-                "UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'",
-                [(i,) for i in to_send],
-            )
-            cursor.executemany("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule)
-            cursor.executemany(
-                "UPDATE message SET status = 'expired',"
-                " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
-                [(i,) for i in expire],
-            )
-        if expire or reschedule:
+            while mailings and len(claims) < limit:
+                share = max(1, (limit - len(claims)) // len(mailings))
+                busy = []
+                for mailing in mailings:
+                    budget = min(share, limit - len(claims))
+                    if budget <= 0:
+                        break
+                    seen, changed = self._claim_mailing(mailing, now, budget, claims)
+                    touched = touched or changed
+                    if seen == budget:
+                        busy.append(mailing)
+                mailings = busy
+        if touched:
             self._notify()
         return claims
+
+    def _claim_mailing(
+        self, mailing: Mailing, now: datetime, budget: int, claims: list[Claim]
+    ) -> tuple[int, bool]:
+        """Claim up to ``budget`` due messages of one mailing into ``claims``.
+
+        Returns how many due rows were looked at (``budget`` means there may be
+        more) and whether any was rescheduled, expired or cancelled instead.
+        """
+        window = rules.parse_window(mailing.window)
+        rows = self.db.execute_sql(
+            "SELECT m.id, m.client_id, m.phone, m.attempts, c.timezone FROM message m"
+            " LEFT JOIN client c ON c.id = m.client_id"
+            " WHERE m.mailing_id = ? AND m.status = 'pending' AND m.next_attempt_at <= ?"
+            " ORDER BY m.next_attempt_at LIMIT ?",
+            (mailing.id, now.timestamp(), budget),
+        ).fetchall()
+        to_send: list[tuple[int]] = []
+        reschedule: list[tuple[float, int]] = []
+        expire: list[tuple[int]] = []
+        orphans: list[tuple[int]] = []
+        for msg_id, client_id, phone, attempts, tz in rows:
+            if client_id is None:
+                orphans.append((msg_id,))
+                continue
+            if window is not None:
+                zone = ZoneInfo(tz)
+                if not rules.window_is_open(window, zone, now):
+                    opens = rules.next_window_open(window, zone, now)
+                    if opens >= mailing.end_at:
+                        expire.append((msg_id,))
+                    else:
+                        reschedule.append((opens.timestamp(), msg_id))
+                    continue
+            to_send.append((msg_id,))
+            claims.append(
+                Claim(msg_id, mailing.id, client_id, phone, mailing.text, mailing.end_at, attempts)
+            )
+        cursor = self.db.cursor()
+        cursor.executemany(
+            "UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send
+        )
+        cursor.executemany("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule)
+        cursor.executemany(
+            "UPDATE message SET status = 'expired',"
+            " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
+            expire,
+        )
+        cursor.executemany(
+            "UPDATE message SET status = 'cancelled', last_error = 'client deleted' WHERE id = ?",
+            orphans,
+        )
+        return len(rows), bool(reschedule or expire or orphans)
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> int:
         """Write a batch of outcomes in one transaction (one prepared statement)."""
@@ -179,7 +199,7 @@ class QueueOps:
         ]
         if not params:
             return 0
-        with self.db.atomic():
+        with self.db.atomic("IMMEDIATE"):
             self.db.cursor().executemany(
                 "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
                 " attempts = attempts + ?, last_error = COALESCE(?, last_error),"

@@ -29,7 +29,10 @@ def writes(method: Callable[P, T]) -> Callable[P, T]:
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         store: HasDatabase = args[0]  # type: ignore[assignment]
-        with store.db.atomic():
+        # IMMEDIATE takes the write lock up front: a deferred transaction that
+        # read first fails at once with "database is locked" if another process
+        # committed meanwhile, where IMMEDIATE waits out the busy timeout.
+        with store.db.atomic("IMMEDIATE"):
             result = method(*args, **kwargs)
         store._notify()
         return result

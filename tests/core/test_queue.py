@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.core.tables import Mailing
@@ -111,7 +109,7 @@ def test_claim_shares_limit_across_mailings(store: Store, clock: FakeClock) -> N
     assert per == {a: 5, b: 5}
 
 
-@pytest.mark.xfail(strict=False, reason="queue.claim_due: share = max(1, limit // n) per mailing")
+
 def test_claim_never_exceeds_limit(store: Store, clock: FakeClock) -> None:
     make_clients(store, 2)
     for _ in range(3):
@@ -120,7 +118,7 @@ def test_claim_never_exceeds_limit(store: Store, clock: FakeClock) -> None:
     assert len(store.claim_due(limit=2)) <= 2
 
 
-@pytest.mark.xfail(strict=False, reason="queue.claim_due: unused shares are not redistributed")
+
 def test_claim_fills_limit_from_busy_mailing(store: Store, clock: FakeClock) -> None:
     make_clients(store, 10, tag="big")
     make_clients(store, 1, start=100, tag="small")
@@ -388,7 +386,7 @@ def test_recover_sending_keeps_ids(store: Store, clock: FakeClock) -> None:
     assert store.open_messages() == 3
 
 
-@pytest.mark.xfail(strict=False, reason="queue.claim_due sends pending messages of deleted clients")
+
 def test_retry_of_deleted_clients_message_is_not_sent(store: Store, clock: FakeClock) -> None:
     [cid] = make_clients(store, 1)
     mailing(store, clock)

@@ -8,7 +8,6 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import peewee
 import pytest
 
 from notifier_tui.core.errors import ConflictError, NotFoundError, RowErrors, ValidationError
@@ -622,28 +621,28 @@ def test_data_version_changes_on_foreign_commit(store: Store, raw: sqlite3.Conne
     assert store.data_version() != before
 
 
-@pytest.mark.xfail(
-    raises=peewee.OperationalError,
-    strict=False,
-    reason="sqlutil.writes opens a DEFERRED transaction: use db.atomic('IMMEDIATE')",
-)
 def test_write_survives_a_concurrent_commit_from_another_process(
     db_path: Path, clock: FakeClock
 ) -> None:
     """A UI writing while the daemon commits must not fail with 'database is locked'.
 
-    The other process commits between create_client's read (is the phone free?)
-    and its insert. In a DEFERRED transaction SQLite cannot upgrade the stale
-    read snapshot to a write and fails at once, whatever the busy timeout.
+    Writes take the write lock up front (BEGIN IMMEDIATE), so another process
+    trying to commit between create_client's read (is the phone free?) and its
+    insert waits for us instead of invalidating our read snapshot, which in a
+    DEFERRED transaction would fail at once whatever the busy timeout.
     """
-    other = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+    other = sqlite3.connect(db_path, isolation_level=None, timeout=0.2)
     armed = False
+    blocked: list[str] = []
 
     def meddling_clock() -> datetime:  # create_client calls it after its read
         nonlocal armed
         if armed:
             armed = False
-            other.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('x', '1')")
+            try:
+                other.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('x', '1')")
+            except sqlite3.OperationalError as err:
+                blocked.append(str(err))
         return clock()
 
     store = Store(db_path, clock=meddling_clock)
@@ -651,6 +650,8 @@ def test_write_survives_a_concurrent_commit_from_another_process(
         armed = True
         store.create_client(phone(1))
         assert store.count_clients() == 1
+        assert blocked == ["database is locked"]  # the other writer waited on us
+        other.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('x', '1')")
     finally:
         store.close()
         other.close()
