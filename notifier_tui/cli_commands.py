@@ -1,0 +1,250 @@
+"""The ``client``, ``mailing`` and ``stats`` subcommands on top of the core store.
+
+Each handler takes the parsed arguments and an open :class:`Store` and returns
+an :class:`Output`: the one JSON document and its readable form. The caller
+prints one of them, so no handler can print two documents or mix the forms.
+Validation is the core's: handlers only translate arguments and let its
+errors through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from notifier_tui import cli_tables
+from notifier_tui.core import rules
+from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What a subcommand produced, rendered only in the form asked for.
+
+    Both forms are built on demand: turning 100,000 clients into JSON
+    dictionaries costs seconds that a table does not need, and vice versa.
+
+    Attributes:
+        doc: builds the JSON document printed with ``--json``.
+        text: builds the readable form printed without it.
+        notes: lines for stderr either way (rows an import skipped).
+    """
+
+    doc: Callable[[], Any]
+    text: Callable[[], str]
+    notes: list[str] = field(default_factory=list)
+
+    def render(self, as_json: bool) -> str:
+        """The one document (``as_json``) or the readable text."""
+        if as_json:
+            return json.dumps(self.doc(), ensure_ascii=False, indent=2)
+        return self.text()
+
+
+class SystemLocal(tzinfo):
+    """The machine's local timezone with its DST rules, as the C library knows them.
+
+    ``datetime.now().astimezone().tzinfo`` is a fixed offset: in winter it
+    would read a summer ``WHEN`` an hour off. A naive ``astimezone()`` asks
+    the C library for the offset in force at that very date instead.
+    """
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return self._local(dt).utcoffset() or timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return self._local(dt).dst()
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return self._local(dt).tzname()
+
+    @staticmethod
+    def _local(dt: datetime | None) -> datetime:
+        base = datetime.now() if dt is None else dt.replace(tzinfo=None)
+        return base.astimezone()
+
+
+LOCAL = SystemLocal()
+
+
+def _nothing_to_change(kind: str, options: str) -> ValidationError:
+    return ValidationError(f"{kind} update", f"nothing to change; give at least one of {options}")
+
+
+# --- clients -------------------------------------------------------------------
+
+
+def client_add(args: argparse.Namespace, store: Store) -> Output:
+    record = store.create_client(
+        args.phone, tag=args.tag or "", timezone=args.tz, operator_code=args.operator
+    )
+    return Output(record.to_json, lambda: cli_tables.clients([record]))
+
+
+def client_update(args: argparse.Namespace, store: Store) -> Output:
+    changes = {
+        "phone": args.phone,
+        "tag": args.tag,
+        "timezone": args.tz,
+        "operator_code": args.operator,
+    }
+    if all(v is None for v in changes.values()):
+        raise _nothing_to_change("client", "--phone, --tag, --tz, --operator")
+    record = store.update_client(args.id, **changes)
+    return Output(record.to_json, lambda: cli_tables.clients([record]))
+
+
+def client_delete(args: argparse.Namespace, store: Store) -> Output:
+    store.delete_client(args.id)
+    return Output(lambda: {"deleted": args.id}, lambda: f"deleted client {args.id}")
+
+
+def client_list(args: argparse.Namespace, store: Store) -> Output:
+    # Filters are checked like stored values, so a typo is an error and not an empty list.
+    tag = rules.validate_tag(args.tag) if args.tag is not None else None
+    operator = rules.validate_operator_code(args.operator) if args.operator is not None else None
+    records = store.list_clients(args.search, tag=tag, operator=operator, limit=args.limit)
+
+    def text() -> str:
+        total = None
+        if args.limit is not None and len(records) == args.limit:
+            total = store.count_clients(args.search, tag=tag, operator=operator)
+        return cli_tables.clients(records, total)
+
+    return Output(lambda: [r.to_json() for r in records], text)
+
+
+def client_import(args: argparse.Namespace, store: Store) -> Output:
+    result = store.import_csv(args.file, skip_invalid=args.skip_invalid)
+    notes = [f"line {line}: {error}" for line, error in result.errors]
+    text = f"imported {result.imported} client(s) from {args.file}"
+    if result.errors:
+        text += f"; skipped {len(result.errors)} bad row(s) (listed on stderr)"
+    return Output(result.to_json, lambda: text, notes)
+
+
+def client_export(args: argparse.Namespace, store: Store) -> Output:
+    path = Path(args.file)
+    try:
+        count = store.export_csv(path)
+    except OSError as err:
+        raise ValidationError("file", f"cannot write {path}: {err.strerror}") from None
+    return Output(
+        lambda: {"exported": count, "file": str(path)},
+        lambda: f"exported {count} client(s) to {path}",
+    )
+
+
+# --- mailings ------------------------------------------------------------------
+
+
+def _period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    """``--start`` and ``--end`` as instants; one ``now`` so ``now``/``+2h`` is exactly 2 h."""
+    now = datetime.now(UTC)
+
+    def when(text: str | None, name: str) -> datetime | None:
+        return None if text is None else rules.parse_when(text, now, LOCAL, field=name)
+
+    return when(args.start, "start_at"), when(args.end, "end_at")
+
+
+def mailing_add(args: argparse.Namespace, store: Store) -> Output:
+    start_at, end_at = _period(args)
+    record = store.create_mailing(
+        start_at,  # type: ignore[arg-type]  # --start and --end are required by the parser
+        end_at,  # type: ignore[arg-type]
+        args.text,
+        operator_codes=args.operator or (),
+        tags=args.tag or (),
+        window=args.window,
+    )
+    return Output(record.to_json, lambda: cli_tables.mailings([record]))
+
+
+def mailing_update(args: argparse.Namespace, store: Store) -> Output:
+    start_at, end_at = _period(args)
+    changes = {
+        "start_at": start_at,
+        "end_at": end_at,
+        "text": args.text,
+        "operator_codes": args.operator,
+        "tags": args.tag,
+        "window": args.window,
+    }
+    if all(v is None for v in changes.values()):
+        raise _nothing_to_change("mailing", "--start, --end, --text, --operator, --tag, --window")
+    record = store.update_mailing(args.id, **changes)
+    return Output(record.to_json, lambda: cli_tables.mailings([record]))
+
+
+def mailing_delete(args: argparse.Namespace, store: Store) -> Output:
+    store.delete_mailing(args.id)
+    return Output(lambda: {"deleted": args.id}, lambda: f"deleted mailing {args.id}")
+
+
+def _mailing_action(method: Callable[[Store, int], Any]) -> Callable[..., Output]:
+    def handler(args: argparse.Namespace, store: Store) -> Output:
+        record = method(store, args.id)
+        return Output(record.to_json, lambda: cli_tables.mailings([record]))
+
+    return handler
+
+
+mailing_pause = _mailing_action(Store.pause_mailing)
+mailing_resume = _mailing_action(Store.resume_mailing)
+mailing_cancel = _mailing_action(Store.cancel_mailing)
+
+
+def mailing_show(args: argparse.Namespace, store: Store) -> Output:
+    record = store.get_mailing(args.id)
+    return Output(record.to_json, lambda: cli_tables.mailing(record))
+
+
+def mailing_list(args: argparse.Namespace, store: Store) -> Output:
+    records = store.list_mailings()
+    return Output(lambda: [r.to_json() for r in records], lambda: cli_tables.mailings(records))
+
+
+# --- statistics ----------------------------------------------------------------
+
+
+def stats(args: argparse.Namespace, store: Store) -> Output:
+    if args.mailing_id is None:
+        for option, value in (
+            ("--status", args.status),
+            ("--limit", args.limit),
+            ("--offset", args.offset),
+        ):
+            if value is not None:
+                raise ValidationError(option, "applies to one mailing; give a MAILING_ID")
+        overall = store.overall_stats()
+        return Output(overall.to_json, lambda: cli_tables.overall(overall))
+    detail = store.mailing_stats(
+        args.mailing_id, status=args.status, offset=args.offset or 0, limit=args.limit
+    )
+    return Output(detail.to_json, lambda: cli_tables.detail(detail, args.status))
+
+
+HANDLERS: dict[tuple[str, str | None], Callable[[argparse.Namespace, Store], Output]] = {
+    ("client", "add"): client_add,
+    ("client", "update"): client_update,
+    ("client", "delete"): client_delete,
+    ("client", "list"): client_list,
+    ("client", "import"): client_import,
+    ("client", "export"): client_export,
+    ("mailing", "add"): mailing_add,
+    ("mailing", "update"): mailing_update,
+    ("mailing", "delete"): mailing_delete,
+    ("mailing", "pause"): mailing_pause,
+    ("mailing", "resume"): mailing_resume,
+    ("mailing", "cancel"): mailing_cancel,
+    ("mailing", "show"): mailing_show,
+    ("mailing", "list"): mailing_list,
+    ("stats", None): stats,
+}
