@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.core.tables import Mailing
@@ -109,14 +111,12 @@ def test_claim_shares_limit_across_mailings(store: Store, clock: FakeClock) -> N
     assert per == {a: 5, b: 5}
 
 
-
 def test_claim_never_exceeds_limit(store: Store, clock: FakeClock) -> None:
     make_clients(store, 2)
     for _ in range(3):
         mailing(store, clock)
     store.materialize_due()
     assert len(store.claim_due(limit=2)) <= 2
-
 
 
 def test_claim_fills_limit_from_busy_mailing(store: Store, clock: FakeClock) -> None:
@@ -129,6 +129,20 @@ def test_claim_fills_limit_from_busy_mailing(store: Store, clock: FakeClock) -> 
     claims = store.claim_due(limit=10)
     assert sum(c.mailing_id == small for c in claims) == 1
     assert len(claims) == 10
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="queue.claim_due visits live mailings in rowid order: with fewer free slots than "
+    "live mailings the last ones wait until the first ones are drained",
+)
+def test_small_batches_rotate_over_mailings(store: Store, clock: FakeClock) -> None:
+    # The sender claims as slots free up (concurrency // 8 at a time): 3 mailings, 2 slots.
+    make_clients(store, 4)
+    ids = [mailing(store, clock) for _ in range(3)]
+    store.materialize_due()
+    served = {c.mailing_id for _ in range(3) for c in store.claim_due(limit=2)}
+    assert served == set(ids)
 
 
 def test_not_claimed_paused_cancelled_scheduled_ended(store: Store, clock: FakeClock) -> None:
@@ -384,7 +398,6 @@ def test_recover_sending_keeps_ids(store: Store, clock: FakeClock) -> None:
     assert {c.id for c in claims[1:]} <= {c.id for c in again}
     assert store.recover_sending() == 3
     assert store.open_messages() == 3
-
 
 
 def test_retry_of_deleted_clients_message_is_not_sent(store: Store, clock: FakeClock) -> None:
