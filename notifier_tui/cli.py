@@ -129,7 +129,8 @@ _EPILOG = f"""\
 Settings come from flags, then {ENV_PREFIX}* environment variables, then the
 TOML config file (`{PROG} config path`), then defaults. WHEN is ISO 8601
 (local time without an offset), `now`, or relative like `+10m`, `+2h`, `+1d`.
-Exit status: 0 ok, 1 unexpected error, 2 bad input, 130 interrupted.
+Exit status: 0 ok, 1 unexpected error (NOTIFIER_DEBUG=1 adds the traceback),
+2 bad input, 130 interrupted.
 """
 
 
@@ -587,7 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return Exit.ERROR
     except Exception as err:
-        print(redact(f"{PROG}: unexpected error: {type(err).__name__}: {err}"), file=sys.stderr)
+        line = " ".join(f"{type(err).__name__}: {err}".split())
+        print(redact(f"{PROG}: unexpected error: {line}"), file=sys.stderr)
         if os.environ.get(ENV_PREFIX + "DEBUG"):
             print(redact(traceback.format_exc()), file=sys.stderr)
         return Exit.ERROR
