@@ -1,0 +1,72 @@
+"""A labelled form row with its own inline error line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+
+class FormField(Vertical):
+    """``label  [input]`` on one line and, under it, the rule the value breaks (if any).
+
+    The error line takes no space while empty, so a valid form stays compact.
+    """
+
+    DEFAULT_CSS = """
+    FormField {
+        height: auto;
+        margin-bottom: 0;
+    }
+    FormField > Horizontal {
+        height: auto;
+    }
+    FormField > Horizontal > .field-label {
+        width: 14;
+        padding: 0 1 0 0;
+        color: $text-muted;
+    }
+    FormField > .field-error {
+        display: none;
+        padding-left: 14;
+        color: $text-error;
+    }
+    FormField.-invalid > .field-error {
+        display: block;
+    }
+    FormField.-invalid > Horizontal > .field-label {
+        color: $text-error;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, label: str, control: Widget, *, name: str) -> None:
+        super().__init__(id=f"field-{name}")
+        self.field_name = name
+        """The core's name for this field (``phone``, ``end_at``...), to route its errors here."""
+        self._label = label
+        self._control = control
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self._label, classes="field-label")
+            yield self._control
+        yield Static("", classes="field-error", markup=False)
+
+    @property
+    def control(self) -> Widget:
+        return self._control
+
+    @property
+    def error(self) -> str | None:
+        """The error shown, if any."""
+        return self._error if self.has_class("-invalid") else None
+
+    _error: str = ""
+
+    def set_error(self, message: str | None) -> None:
+        """Show ``message`` under the field, or clear it with ``None``."""
+        self._error = message or ""
+        self.query_one(".field-error", Static).update(f"↳ {message}" if message else "")
+        self.set_class(bool(message), "-invalid")

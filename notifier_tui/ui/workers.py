@@ -1,0 +1,39 @@
+"""Background failures are reported in one place, whichever screen ran the worker.
+
+``Worker.StateChanged`` does not bubble: it reaches only the node that ran the
+worker. Screens and dialogs mix in :class:`ReportsWorkerErrors` so every
+failure ends in :func:`report_worker_failure`: logged with its traceback and
+notified, never swallowed. Workers are started with ``exit_on_error=False``
+so one failed query does not close the app.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual.app import App
+from textual.dom import DOMNode
+from textual.worker import Worker, WorkerState
+
+log = logging.getLogger("notifier_tui.ui")
+
+
+def report_worker_failure(app: App[object], worker: Worker[object], state: WorkerState) -> None:
+    """Log and notify a worker that ended in error; other states are ignored."""
+    if state is not WorkerState.ERROR:
+        return
+    err = worker.error
+    log.error("background task %r failed: %r", worker.name, err, exc_info=err)
+    app.notify(
+        f"{worker.name or 'background task'} failed: {err}",
+        title="Error",
+        severity="error",
+        timeout=15,
+    )
+
+
+class ReportsWorkerErrors(DOMNode):
+    """Mixin for screens and dialogs that run workers."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self.app, event.worker, event.state)
