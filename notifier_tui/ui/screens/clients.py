@@ -1,0 +1,286 @@
+"""The client directory: one page of rows at a time, searched and paged in SQL.
+
+A directory may hold 100,000 clients; the table never holds more than one page
+(:data:`PAGE`). Moving past the last row, or ``]``, loads the next page;
+``[`` the previous one. Every store call runs on the store's thread in an
+exclusive worker, so a new search simply supersedes a slow one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Static
+
+from notifier_tui.core.errors import NotFoundError
+from notifier_tui.core.records import ClientRecord
+from notifier_tui.ui.dialogs.client_form import ClientForm
+from notifier_tui.ui.dialogs.confirm import ConfirmDialog
+from notifier_tui.ui.dialogs.import_csv import ImportDialog
+from notifier_tui.ui.widgets.header import StatusHeader
+from notifier_tui.ui.workers import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from notifier_tui.core.records import ImportResult
+    from notifier_tui.ui.app import NotifierApp
+
+PAGE = 100
+"""Rows in the table at once."""
+SEARCH_DEBOUNCE = 0.2
+"""Seconds of quiet typing before the search runs."""
+LAST = -1
+"""An offset meaning "the last page"."""
+_PAGING = Binding.Group("Page", compact=True)
+
+
+class ClientTable(DataTable[str]):
+    """A table that asks for the neighbouring page when the cursor runs off either end."""
+
+    class PageRequest(Message):
+        """Load the page ``step`` pages away (+1 next, -1 previous)."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def _at_end(self) -> bool:
+        return self.row_count > 0 and self.cursor_row >= self.row_count - 1
+
+    def action_cursor_down(self) -> None:
+        if self._at_end():
+            self.post_message(self.PageRequest(+1))
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0:
+            self.post_message(self.PageRequest(-1))
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        if self._at_end():
+            self.post_message(self.PageRequest(+1))
+        else:
+            super().action_page_down()
+
+    def action_page_up(self) -> None:
+        if self.cursor_row <= 0:
+            self.post_message(self.PageRequest(-1))
+        else:
+            super().action_page_up()
+
+
+class ClientsScreen(ReportsWorkerErrors, Screen[None]):
+    """Search, add, edit, delete and import clients."""
+
+    CSS_PATH = "clients.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("i", "import_csv", "Import"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", group=_PAGING),
+        Binding("right_square_bracket", "page(1)", "Next page", group=_PAGING),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.search = ""
+        """The search the table shows (applied in SQL)."""
+        self.page_offset = 0
+        """Index of the first row shown, in the search's order (by id)."""
+        self.total = 0
+        """Clients matching the search."""
+        self._rows: dict[str, ClientRecord] = {}
+        self._search_timer: Timer | None = None
+
+    @property
+    def notifier(self) -> NotifierApp:
+        return cast("NotifierApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        with Horizontal(id="clients-bar"):
+            yield Input(placeholder="/ search phone, tag or timezone", id="search", compact=True)
+            yield Static("", id="clients-range")
+        table = ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
+        table.add_column("id", key="id", width=7)
+        table.add_column("phone", key="phone", width=11)
+        table.add_column("tag", key="tag", width=24)
+        table.add_column("operator", key="operator", width=8)
+        table.add_column("timezone", key="timezone")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ClientTable).focus()
+
+    def on_screen_resume(self) -> None:
+        # Another process (the command line, a daemon) may have changed the directory.
+        self.load(self.page_offset)
+
+    # --- loading ------------------------------------------------------------------
+
+    @work(exclusive=True, group="clients-page", exit_on_error=False)
+    async def load(self, offset: int, select_id: int | None = None, cursor: str = "keep") -> None:
+        """Show the page starting at ``offset`` (:data:`LAST` for the last page).
+
+        Args:
+            offset: first row to show.
+            select_id: put the cursor on this client if it is on the page.
+            cursor: otherwise ``"first"``, ``"last"`` or ``"keep"`` (same client or same row).
+        """
+        store, search = self.notifier.store, self.search
+        total = await store.run(store.count_clients, search)
+        last_page = max(0, (total - 1) // PAGE * PAGE)
+        offset = last_page if offset == LAST else max(0, min(offset, last_page))
+        rows = await store.run(store.list_clients, search, offset=offset, limit=PAGE)
+        self._show(rows, offset, total, select_id, cursor)
+
+    def _show(
+        self, rows: list[ClientRecord], offset: int, total: int, select_id: int | None, cursor: str
+    ) -> None:
+        table = self.query_one(ClientTable)
+        kept_key = self._cursor_key()
+        kept_row = table.cursor_row
+        self.page_offset, self.total = offset, total
+        self._rows = {str(c.id): c for c in rows}
+        with self.app.batch_update():
+            table.clear()
+            for c in rows:
+                table.add_row(str(c.id), c.phone, c.tag, c.operator_code, c.timezone, key=str(c.id))
+            target = kept_row
+            if select_id is not None and str(select_id) in self._rows:
+                target = table.get_row_index(str(select_id))
+            elif cursor == "first":
+                target = 0
+            elif cursor == "last":
+                target = len(rows) - 1
+            elif kept_key in self._rows:
+                target = table.get_row_index(kept_key)
+            if rows:
+                table.move_cursor(row=max(0, min(target, len(rows) - 1)), animate=False)
+        self.query_one("#clients-range", Static).update(self._range_text(len(rows)))
+
+    def _range_text(self, shown: int) -> str:
+        if self.total == 0:
+            if self.search:
+                return f"no client matches {self.search!r}"
+            return "no clients yet: n adds one, i imports a CSV"
+        first, last = self.page_offset + 1, self.page_offset + shown
+        return f"rows {first:,}-{last:,} of {self.total:,}"
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(ClientTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def selected(self) -> ClientRecord | None:
+        """The client under the cursor, if any."""
+        key = self._cursor_key()
+        return self._rows.get(key) if key is not None else None
+
+    # --- paging and search -----------------------------------------------------------
+
+    @on(ClientTable.PageRequest)
+    def _page_request(self, event: ClientTable.PageRequest) -> None:
+        self.action_page(event.step)
+
+    def action_page(self, step: int) -> None:
+        target = self.page_offset + step * PAGE
+        if target < 0 or target >= self.total:
+            return
+        self.load(target, cursor="first" if step > 0 else "last")
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, self._run_search)
+
+    def _run_search(self) -> None:
+        value = self.query_one("#search", Input).value.strip()
+        if value != self.search:
+            self.search = value
+            self.load(0, cursor="first")
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self._run_search()
+        self.query_one(ClientTable).focus()
+
+    def key_escape(self) -> None:
+        self.query_one(ClientTable).focus()
+
+    # --- edits --------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_edit()
+
+    def action_new(self) -> None:
+        self.app.push_screen(ClientForm(), self._created)
+
+    def _created(self, client: ClientRecord | None) -> None:
+        if client is not None:
+            self.notify(f"Client {client.id} ({client.phone}) added.")
+            # A new client has the highest id: it is on the last page when it matches.
+            self.load(LAST, select_id=client.id)
+
+    def action_edit(self) -> None:
+        client = self.selected()
+        if client is not None:
+            self.app.push_screen(ClientForm(client), self._edited)
+
+    def _edited(self, client: ClientRecord | None) -> None:
+        if client is not None:
+            self.notify(f"Client {client.id} saved.")
+            self.load(self.page_offset, select_id=client.id)
+
+    def action_delete(self) -> None:
+        client = self.selected()
+        if client is None:
+            return
+        question = (
+            f"Delete client {client.id} ({client.phone})?\n"
+            "Their pending messages are cancelled; sent ones stay in the statistics."
+        )
+        self.app.push_screen(
+            ConfirmDialog("Delete client", question, yes="Delete"),
+            lambda yes: self._delete(client) if yes else None,
+        )
+
+    @work(group="clients-write", exit_on_error=False)
+    async def _delete(self, client: ClientRecord) -> None:
+        store = self.notifier.store
+        try:
+            await store.run(store.delete_client, client.id)
+        except NotFoundError:
+            self.notify(f"Client {client.id} was already deleted.", severity="warning")
+        else:
+            self.notify(f"Client {client.id} deleted.")
+            self.notifier.after_write()
+        self.load(self.page_offset)
+
+    def action_import_csv(self) -> None:
+        self.app.push_screen(ImportDialog(), self._imported)
+
+    def _imported(self, result: ImportResult | None) -> None:
+        if result is None:
+            return
+        skipped = f"; {len(result.errors)} bad row(s) skipped" if result.errors else ""
+        self.notify(f"Imported {result.imported:,} client(s){skipped}.")
+        self.load(self.page_offset)
