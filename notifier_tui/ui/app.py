@@ -1,0 +1,377 @@
+"""The Textual application: four screens over one store, with the sender in the same loop.
+
+Everything comes in through the constructor (settings, store, sender, clock);
+:func:`create_app` builds them for the command line, the demo, the tests and
+the screenshot script alike. The sender's events arrive through
+:mod:`notifier_tui.ui.bridge`; the app keeps :attr:`NotifierApp.snapshot`
+current and forwards each event to the active screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.reactive import var
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker
+
+from notifier_tui.config import Settings, sender_config
+from notifier_tui.core import events as ev
+from notifier_tui.core.store import Store
+from notifier_tui.logs import LogRing
+from notifier_tui.ui.bridge import Coalescer, SenderActivity, SenderBridge, SenderEvent
+from notifier_tui.ui.dialogs.take_over import TakeOverDialog
+from notifier_tui.ui.hangup import terminal_hung_up
+from notifier_tui.ui.messages import StoreChanged
+from notifier_tui.ui.screens.clients import ClientsScreen
+from notifier_tui.ui.screens.log import LogScreen
+from notifier_tui.ui.screens.mailings import MailingsScreen
+from notifier_tui.ui.screens.stats import StatsScreen
+from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
+from notifier_tui.ui.standby import StandbyFigures
+from notifier_tui.ui.workers import report_worker_failure
+
+if TYPE_CHECKING:
+    from notifier_tui.core.sender import Sender
+
+log = logging.getLogger("notifier_tui.ui")
+
+_SCREENS = Binding.Group("Screens", compact=True)
+_STOP_TIMEOUT = 15.0
+"""Seconds the sender gets to stop at quit before the app exits anyway."""
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """What the app needs of the built-in gateway simulator (``--demo``)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotifierApp(App[int]):
+    """Clients, mailings, statistics and the log, switched with 1-4."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "notifier-tui"
+    MODES: ClassVar[dict[str, type[Screen]]] = {  # type: ignore[assignment]
+        "clients": ClientsScreen,
+        "mailings": MailingsScreen,
+        "stats": StatsScreen,
+        "log": LogScreen,
+    }
+    DEFAULT_MODE = "clients"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('clients')", "Clients", group=_SCREENS),
+        Binding("2", "switch_mode('mailings')", "Mailings", group=_SCREENS),
+        Binding("3", "switch_mode('stats')", "Stats", group=_SCREENS),
+        Binding("4", "switch_mode('log')", "Log", group=_SCREENS),
+        Binding("t", "take_over", "Take over"),
+        Binding("r", "resume_dispatch", "Resume sending"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    snapshot: var[ev.SenderSnapshot | None] = var(None)
+    """The latest live figures: the sender's own, or read from the store in standby."""
+    takeover_offered: var[bool] = var(False)
+    """The process that sent has gone and the user may take over (key ``t``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sender: Sender | None,
+        *,
+        log_ring: LogRing | None = None,
+        clock: Callable[[], datetime] | None = None,
+        simulator: object | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.sender = sender
+        self.log_ring = log_ring if log_ring is not None else LogRing()
+        self.clock: Callable[[], datetime] = clock or _utcnow
+        self.simulator = simulator
+        self.display_tz = ZoneInfo(settings.default_timezone)
+        """Times are shown and typed in the settings' default timezone."""
+        self.bridge = SenderBridge(self.post_message)
+        self._store_changes = Coalescer(self._store_written, 0.2)
+        self._standby = StandbyFigures()
+        self._standby_busy = False
+        self._seen_holder = False
+        self._stopping = False
+        if sender is not None:
+            sender.add_listener(self.bridge)
+
+    # --- life cycle -----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.bridge.bind(loop)
+        self._store_changes.bind(loop)
+        self.store.add_listener(self._store_changes.poke)
+        if not self.is_headless:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                # Over SSH a hang-up must stop the sender cleanly, not kill it mid-batch.
+                loop.add_signal_handler(signal.SIGHUP, self._hung_up)
+        if self.sender is not None or self.simulator is not None:
+            self.run_worker(self._run_sender(), name="sender", group="sender", exit_on_error=False)
+        self.set_interval(1.0, self._tick)
+        self._tick()
+
+    def on_unmount(self) -> None:
+        self.store.remove_listener(self._store_changes.poke)
+
+    async def _run_sender(self) -> None:
+        if isinstance(self.simulator, Simulator):
+            await self.simulator.start()
+        if self.sender is not None:
+            await self.sender.run()
+
+    async def action_quit(self) -> None:
+        """Stop the sender (requests in flight finish or go back to pending), then exit."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self.sender is not None:
+            self.notify("Stopping: letting requests in flight finish…", timeout=_STOP_TIMEOUT)
+        self.run_worker(self._shut_down(), name="shutdown", exit_on_error=False)
+
+    async def _shut_down(self) -> None:
+        try:
+            if self.sender is not None and self._sender_running():
+                await asyncio.wait_for(self.sender.stop(), _STOP_TIMEOUT)
+            if isinstance(self.simulator, Simulator):
+                await self.simulator.stop()
+        except Exception:
+            log.exception("clean stop failed; unsent messages are recovered at the next start")
+        finally:
+            self.exit(0)
+
+    def _sender_running(self) -> bool:
+        return any(w.name == "sender" and w.is_running for w in self.workers)
+
+    def _hung_up(self) -> None:
+        log.warning("terminal hung up: stopping")
+        self.call_later(self.action_quit)
+
+    # --- once a second ----------------------------------------------------------
+
+    def _tick(self) -> None:
+        if not self.is_headless and terminal_hung_up():
+            self._hung_up()
+        self._check_size()
+        if self.sender is None or not self.sender.is_holder:
+            if not self._standby_busy:
+                self._standby_busy = True
+                self.run_worker(self._read_standby(), group="standby", exit_on_error=False)
+        elif self.snapshot is None or not self.snapshot.sending:
+            self.snapshot = self.sender.snapshot()
+
+    async def _read_standby(self) -> None:
+        try:
+            holder = self.sender.holder if self.sender is not None else None
+            ttl = self.settings.lease_ttl
+            figures = await self.store.run(self._standby.read, self.store, ttl, holder)
+            if self.sender is None or not self.sender.is_holder:
+                self.snapshot = figures
+        finally:
+            self._standby_busy = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # self.size catches up only after Textual's own resize timer: use the event's.
+        self._check_size(event.size)
+
+    def _check_size(self, size: Size | None = None) -> None:
+        width, height = size or self.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        showing = isinstance(self.screen, TooSmallScreen)
+        if small and not showing:
+            self.push_screen(TooSmallScreen())
+        elif showing and not small:
+            self.pop_screen()
+
+    # --- the core's news --------------------------------------------------------
+
+    def _store_written(self) -> None:
+        self.screen.post_message(StoreChanged())
+
+    def after_write(self) -> None:
+        """Call after the UI wrote to the store: the sender looks again at once."""
+        if self.sender is not None:
+            self.sender.wake()
+
+    def on_sender_event(self, message: SenderEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.SenderSnapshot):
+            if event.sending:
+                self.snapshot = event
+        elif isinstance(event, ev.LeaseChanged):
+            self._lease_changed(event)
+        elif isinstance(event, ev.SenderError):
+            self.notify(f"{event.where}: {event.error}", title="Sender error", severity="error")
+        elif isinstance(event, ev.CredentialsRejected):
+            self.notify(
+                f"{event.reason}. Sending is paused; press r to resume after fixing the token.",
+                title="Gateway rejected the token",
+                severity="error",
+                timeout=30,
+            )
+            self._refresh_status()
+        elif isinstance(event, ev.BreakerChanged) and event.state is ev.BreakerState.OPEN:
+            self.notify(
+                f"Gateway failing ({event.reason}); pausing before a probe.", severity="warning"
+            )
+        self.screen.post_message(SenderEvent(event))
+
+    def on_sender_activity(self, message: SenderActivity) -> None:
+        self.screen.post_message(SenderActivity(message.sent, message.retries, message.mailing_ids))
+
+    def _lease_changed(self, event: ev.LeaseChanged) -> None:
+        if event.ours:
+            if self.takeover_offered or self._seen_holder:
+                self.notify("This process sends now.")
+            self.takeover_offered = False
+        elif event.holder is not None:
+            self._seen_holder = True
+            self.takeover_offered = False
+            self.notify(f"Sending is done by {event.holder}; your edits still apply.")
+        elif self._seen_holder and self.sender is not None:
+            self.takeover_offered = True
+            self.notify(
+                "The sending process has stopped. Press t to take over sending.",
+                severity="warning",
+                timeout=15,
+            )
+            if not isinstance(self.screen, ModalScreen):
+                self.push_screen(TakeOverDialog(), self._take_over_answered)
+        self._refresh_status()
+
+    def _take_over_answered(self, yes: bool | None) -> None:
+        if yes:
+            self.action_take_over()
+
+    def _refresh_status(self) -> None:
+        if self.sender is not None and self.sender.is_holder:
+            self.snapshot = self.sender.snapshot()
+        self.refresh_bindings()
+
+    def action_take_over(self) -> None:
+        """Send from this process now that nobody else does."""
+        if self.sender is not None and self.takeover_offered:
+            log.info("user takes over sending")
+            self.sender.take_over()
+            self.notify("Taking over sending…")
+
+    def action_resume_dispatch(self) -> None:
+        """Lift a credentials stop on the user's word."""
+        if self.sender is not None:
+            self.sender.resume_dispatch("resumed by user")
+            self._refresh_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode":
+            # Keys typed into a dialog or the too-small view must not switch screens under it.
+            return not isinstance(self.screen, ModalScreen | TooSmallScreen)
+        if action == "take_over":
+            return self.takeover_offered
+        if action == "resume_dispatch":
+            return self.sender is not None and self.sender.credentials_error is not None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, (mode, label) in enumerate(
+            [
+                ("clients", "Clients"),
+                ("mailings", "Mailings"),
+                ("stats", "Statistics"),
+                ("log", "Log"),
+            ],
+            start=1,
+        ):
+            yield SystemCommand(
+                f"{label} screen",
+                f"Switch to {label.lower()} ({key})",
+                lambda mode=mode: self.switch_mode(mode),
+            )
+        if self.takeover_offered:
+            yield SystemCommand(
+                "Take over sending", "Send from this process (t)", self.action_take_over
+            )
+
+    # --- errors -----------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event.worker, event.state)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    sender: bool = True,
+    clock: Callable[[], datetime] | None = None,
+    log_ring: LogRing | None = None,
+    simulator: object | None = None,
+) -> NotifierApp:
+    """Build the app the way the command line, the demo, the tests and the screenshots need it.
+
+    Args:
+        settings: resolved settings.
+        store: an open store; one on ``settings.db`` is opened when omitted.
+        sender: whether this process may send (it still stands by if another holds the lease).
+        clock: the clock for the store (when opened here) and the app.
+        log_ring: the in-memory log lines the Log screen shows.
+        simulator: a gateway simulator the app starts before the sender and stops after it.
+    """
+    if store is None:
+        store = Store(
+            settings.db,
+            default_timezone=settings.default_timezone,
+            **({"clock": clock} if clock is not None else {}),
+        )
+    the_sender = None
+    if sender:
+        # Imported here: a UI without a sender (tests, screenshots) need not load httpx.
+        from notifier_tui.core.sender import Sender
+
+        the_sender = Sender(store, sender_config(settings, role="ui", auto_takeover=False))
+    return NotifierApp(
+        settings,
+        store,
+        the_sender,
+        log_ring=log_ring,
+        clock=clock or store.clock,
+        simulator=simulator,
+    )
+
+
+def run_ui(settings: Settings) -> int:
+    """``notifier-tui``: the UI on the store from the settings; returns the exit status."""
+    from notifier_tui.ui.launch import run_ui as run
+
+    return run(settings)
+
+
+def run_demo(settings: Settings) -> int:
+    """``notifier-tui --demo``: the UI on a throwaway store and a built-in gateway."""
+    from notifier_tui.ui.launch import run_demo as run
+
+    return run(settings)

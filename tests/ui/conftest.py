@@ -1,0 +1,119 @@
+"""Fixtures for the UI tests: a temp SQLite store, a fixed clock, and an app factory.
+
+``make_app()`` builds the app exactly as the command line does
+(:func:`notifier_tui.ui.app.create_app`), on a store in ``tmp_path`` whose
+clock stands still at :data:`T0` unless a test moves it. No sender runs
+unless asked for, so nothing on screen depends on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from notifier_tui.config import Settings
+from notifier_tui.core.store import Store
+from notifier_tui.ui.app import NotifierApp, create_app
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+"""The fixed "now" of every UI test: 13:00 in Moscow, a Tuesday."""
+
+SIZE = (80, 24)
+"""The smallest supported terminal, the size most tests run at."""
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing into ``tmp_path``: never the user's store, log or gateway."""
+    return replace(
+        Settings(),
+        db=tmp_path / "store.db",
+        log_file=tmp_path / "notifier.log",
+        default_timezone="Europe/Moscow",
+        lease_ttl=2.0,
+    )
+
+
+@pytest.fixture
+def store(settings: Settings, clock: FakeClock) -> Iterator[Store]:
+    s = Store(settings.db, default_timezone=settings.default_timezone, clock=clock)
+    yield s
+    s.close()
+
+
+AppFactory = Callable[..., NotifierApp]
+
+
+@pytest.fixture
+def make_app(settings: Settings, store: Store, clock: FakeClock) -> AppFactory:
+    """``make_app(sender=False, **create_app_kwargs)``: the app on the test store."""
+
+    def make(*, sender: bool = False, **kwargs: Any) -> NotifierApp:
+        kwargs.setdefault("settings", settings)
+        kwargs.setdefault("store", store)
+        kwargs.setdefault("clock", clock)
+        app = create_app(kwargs.pop("settings"), sender=sender, **kwargs)
+        app.animation_level = "none"
+        return app
+
+    return make
+
+
+def phone(n: int) -> str:
+    """A distinct valid phone for ``n`` (operator 900)."""
+    return f"7900{n:07d}"
+
+
+def add_clients(store: Store, n: int, *, tag: str = "", tz: str = "Europe/Moscow") -> None:
+    """``n`` clients in one bulk insert (the import path: fast for thousands)."""
+    rows = [(i + 2, {"phone": phone(i), "tag": tag, "timezone": tz}) for i in range(n)]
+    store.import_rows(rows)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let workers finish and the screen repaint; stop cursors blinking for snapshots."""
+    app = pilot.app
+    for _ in range(3):
+        # The sender's worker runs until quit: wait for everything else.
+        await app.workers.wait_for_complete([w for w in app.workers if w.group != "sender"])
+        await pilot.pause()
+    for widget in app.screen.query("Input, TextArea"):
+        assert isinstance(widget, Input | TextArea)
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Pause until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await pilot.pause(0.02)
