@@ -1,0 +1,182 @@
+"""The live figures of sending: rate over time, latency, errors, breaker, who sends.
+
+Everything comes from one immutable :class:`SenderSnapshot` (the app refreshes
+it about once a second, from the sender or, when another process sends, from
+the store) plus the pending count of the latest overall statistics. The panel
+only formats; it reads nothing itself, so tests hand it any snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from statistics import fmean
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Sparkline, Static
+
+from notifier_tui.core.events import BreakerState, SenderSnapshot
+from notifier_tui.ui.widgets.stats_format import seconds_until
+
+HISTORY_SECONDS = 300
+"""The sparkline always spans this window (the sender keeps up to 5 minutes)."""
+
+_BREAKER_STYLE = {
+    BreakerState.CLOSED: "green",
+    BreakerState.HALF_OPEN: "bold yellow",
+    BreakerState.OPEN: "bold red",
+}
+
+
+def _mean(values: Sequence[float]) -> float:
+    # Each bar covers several seconds; their mean is the rate over that stretch.
+    return fmean(values) if values else 0.0
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:,.0f} ms"
+
+
+def rate_line(snapshot: SenderSnapshot) -> Text:
+    """``42.0 msg/s  peak 97.0`` beside the sparkline."""
+    peak = max(snapshot.rate_history, default=0.0)
+    return Text.assemble(
+        (f"{snapshot.rate:,.1f}", "bold"), " msg/s", ("  peak ", "dim"), f"{peak:,.1f}"
+    )
+
+
+def gateway_line(snapshot: SenderSnapshot, now: datetime) -> Text:
+    """Latency percentiles, error rate and the breaker with its next probe."""
+    breaker = Text.assemble(
+        ("breaker ", "dim"), (str(snapshot.breaker), _BREAKER_STYLE[snapshot.breaker])
+    )
+    if snapshot.breaker != BreakerState.CLOSED and snapshot.next_probe_at is not None:
+        breaker.append(f", probe {seconds_until(snapshot.next_probe_at, now)}")
+    errors = f"{snapshot.error_rate * 100:.1f}%"
+    return Text.assemble(
+        ("latency ", "dim"),
+        f"p50 {_ms(snapshot.latency_p50)}  p95 {_ms(snapshot.latency_p95)}",
+        (" │ errors ", "dim"),
+        (errors, "bold red" if snapshot.error_rate >= 0.05 else ""),
+        (" │ ", "dim"),
+        breaker,
+    )
+
+
+def queue_line(snapshot: SenderSnapshot, pending: int | None) -> Text:
+    """Messages in flight and waiting, and the sender's running totals."""
+    return Text.assemble(
+        ("in flight ", "dim"),
+        f"{snapshot.in_flight:,}",
+        ("  pending ", "dim"),
+        "…" if pending is None else f"{pending:,}",
+        (" │ sent ", "dim"),
+        f"{snapshot.sent_total:,}",
+        ("  failed ", "dim"),
+        f"{snapshot.failed_total:,}",
+        ("  retries ", "dim"),
+        f"{snapshot.retries_total:,}",
+    )
+
+
+def sender_line(snapshot: SenderSnapshot) -> Text:
+    """Who sends, and the credentials error that stopped sending if there is one."""
+    if snapshot.sending:
+        who = Text("this process", style="bold")
+    elif snapshot.holder:
+        who = Text(snapshot.holder)
+    else:
+        who = Text("nobody", style="yellow")
+    line = Text.assemble(("sending: ", "dim"), who)
+    if snapshot.credentials_error:
+        line.append(" │ ", "dim")
+        line.append(f"credentials rejected: {snapshot.credentials_error}", "bold red")
+    return line
+
+
+class LivePanel(Vertical):
+    """Send rate sparkline and the gateway's live figures; "no sender data yet" without any."""
+
+    DEFAULT_CSS = """
+    LivePanel {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text-muted;
+        padding: 0 1;
+    }
+    LivePanel > #live-rate-row {
+        height: 1;
+    }
+    LivePanel #live-rate-label {
+        width: auto;
+        color: $text-muted;
+        padding-right: 1;
+    }
+    LivePanel #live-sparkline {
+        width: 1fr;
+    }
+    LivePanel #live-rate {
+        width: auto;
+        min-width: 22;
+        padding-left: 1;
+    }
+    LivePanel Static {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    LivePanel.-empty #live-rate-row, LivePanel.-empty .live-figures {
+        display: none;
+    }
+    LivePanel #live-empty {
+        display: none;
+        color: $text-muted;
+    }
+    LivePanel.-empty #live-empty {
+        display: block;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.border_title = "Live"
+        self.snapshot: SenderSnapshot | None = None
+        """The figures shown now."""
+        self.pending: int | None = None
+        """Pending messages in the store, from the latest overall statistics."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("no sender data yet", id="live-empty")
+        with Horizontal(id="live-rate-row"):
+            yield Static("send rate, last 5 min", id="live-rate-label")
+            yield Sparkline([], summary_function=_mean, id="live-sparkline")
+            yield Static(id="live-rate")
+        yield Static(id="live-gateway", classes="live-figures")
+        yield Static(id="live-queue", classes="live-figures")
+        yield Static(id="live-sender", classes="live-figures")
+
+    def on_mount(self) -> None:
+        self.set_class(True, "-empty")
+
+    def show(self, snapshot: SenderSnapshot | None, now: datetime, pending: int | None) -> None:
+        """Show ``snapshot`` (``None``: nothing known yet) as of ``now``.
+
+        Args:
+            snapshot: the latest live figures, or ``None`` before the first.
+            now: the app's clock, for how soon the breaker probes.
+            pending: pending messages from the overall statistics, ``None`` if not read yet.
+        """
+        self.snapshot, self.pending = snapshot, pending
+        self.set_class(snapshot is None, "-empty")
+        if snapshot is None:
+            return
+        history = list(snapshot.rate_history[-HISTORY_SECONDS:])
+        # Pad to the full window so the time axis is fixed: a young sender's
+        # history grows in from the right instead of being stretched.
+        padded = [0.0] * (HISTORY_SECONDS - len(history)) + history
+        self.query_one("#live-sparkline", Sparkline).data = padded
+        self.query_one("#live-rate", Static).update(rate_line(snapshot))
+        self.query_one("#live-gateway", Static).update(gateway_line(snapshot, now))
+        self.query_one("#live-queue", Static).update(queue_line(snapshot, pending))
+        self.query_one("#live-sender", Static).update(sender_line(snapshot))
