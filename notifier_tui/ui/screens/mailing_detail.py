@@ -1,0 +1,322 @@
+"""One mailing in detail: counts by status and its messages, filtered and paged in SQL.
+
+A mailing may have a million messages, so the table never holds more than one
+page: :meth:`Store.mailing_stats` returns that page (``status``, ``offset``,
+``limit`` go into the query) with the counts. The page is read again about
+once a second and diffed into the table by message id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+
+from notifier_tui.core.errors import NotFoundError
+from notifier_tui.core.records import MessageRecord
+from notifier_tui.core.stats import MailingDetail
+from notifier_tui.ui.messages import StoreChanged
+from notifier_tui.ui.widgets import stats_format as fmt
+from notifier_tui.ui.widgets.header import StatusHeader
+from notifier_tui.ui.widgets.live_table import LiveTable
+
+if TYPE_CHECKING:
+    from datetime import datetime, tzinfo
+
+    from notifier_tui.ui.app import NotifierApp
+
+log = logging.getLogger("notifier_tui.ui.stats")
+
+PAGE_SIZE = 100
+"""Messages per page: what one query reads and the table holds."""
+
+REFRESH_SECONDS = 1.0
+
+FILTER_KEYS: dict[str, str | None] = {
+    "a": None,
+    "p": "pending",
+    "i": "sending",
+    "s": "sent",
+    "f": "failed",
+    "x": "expired",
+    "c": "cancelled",
+}
+"""The key that shows each status (``None``: all messages)."""
+
+_FILTERS = Binding.Group("Filter")
+
+
+def message_row(message: MessageRecord, now: datetime, tz: tzinfo) -> tuple[object, ...]:
+    """One table row; the first cell is the message id (the row key)."""
+    return (
+        message.id,
+        Text("–", style="dim") if message.client_id is None else Text(str(message.client_id)),
+        Text(message.phone),
+        fmt.status(message.status),
+        fmt.when(message.created_at, now, tz),
+        fmt.when(message.sent_at, now, tz),
+        fmt.count(message.attempts),
+        # A next attempt only means something while the message may still be sent.
+        fmt.when(message.next_attempt_at, now, tz)
+        if message.status in ("pending", "sending")
+        else fmt.NONE,
+        fmt.plain(message.last_error, 48),
+    )
+
+
+def filter_line(counts: dict[str, int], total: int, current: str | None) -> Text:
+    """``all 1,000  pending 10  sent 900 …``, each label's key letter underlined.
+
+    The filter shown is reversed; every item can also be clicked.
+    """
+    line = Text()
+    for key, status in FILTER_KEYS.items():
+        label = "all" if status is None else status
+        value = total if status is None else counts.get(status, 0)
+        if status == current:
+            style = "reverse bold"
+        elif value == 0:
+            style = "dim"
+        else:
+            style = fmt.STATUS_STYLE.get(label, "")
+        item = Text(f" {label} {value:,} ", style=style)
+        at = label.index(key) + 1
+        item.stylize("underline", at, at + 1)
+        item.stylize(Style.from_meta({"@click": f"screen.filter('{key}')"}))
+        line.append_text(item)
+    return line
+
+
+class MailingDetailScreen(Screen[None]):
+    """Counts by status and one page of messages of a mailing; ``escape`` goes back."""
+
+    CSS_PATH = "mailing_detail.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        *(
+            Binding(key, f"filter('{key}')", "all" if status is None else status, group=_FILTERS)
+            for key, status in FILTER_KEYS.items()
+        ),
+        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+    ]
+
+    def __init__(self, mailing_id: int) -> None:
+        super().__init__()
+        self.mailing_id = mailing_id
+        """The mailing shown."""
+        self.status: str | None = None
+        """The status the messages are filtered by (``None``: all)."""
+        self.page_offset = 0
+        """Index of the first message of the page shown, among those matching."""
+        self.detail: MailingDetail | None = None
+        """What the last read returned."""
+        self._loading = False
+        self._failing = False
+        self._gone = False
+        self._generation = 0
+        self._timer: Timer | None = None
+
+    @property
+    def notifier(self) -> NotifierApp:
+        return cast("NotifierApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield Static(id="detail-title")
+        yield Static(id="detail-filters")
+        table = LiveTable(id="detail-messages")
+        for label, key in (
+            ("id", "id"),
+            ("client", "client"),
+            ("phone", "phone"),
+            ("status", "status"),
+            ("created", "created"),
+            ("sent", "sent"),
+            (Text("tries", justify="right"), "attempts"),
+            ("next try", "next"),
+            ("last error", "error"),
+        ):
+            table.add_column(label, key=key)
+        yield table
+        yield Static(id="detail-selected")
+        yield Static(id="detail-page")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-title", Static).update(Text(f"Mailing #{self.mailing_id}"))
+        self._timer = self.set_interval(REFRESH_SECONDS, self._tick)
+        self._tick()
+
+    # --- refreshing -----------------------------------------------------------------
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if self._timer is not None and not self._gone:
+            self._timer.resume()
+            self._tick()
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
+        self._tick()
+
+    def _tick(self) -> None:
+        if self._loading or self._gone:
+            return
+        self._loading = True
+        self.run_worker(self._reload_reporting(), name="mailing detail", exit_on_error=False)
+
+    async def _reload_reporting(self) -> None:
+        try:
+            await self.reload()
+        except Exception as err:
+            log.exception("reading mailing %d failed", self.mailing_id)
+            if not self._failing:
+                self.notify(f"Cannot read mailing #{self.mailing_id}: {err}", severity="error")
+            self._failing = True
+        else:
+            self._failing = False
+        finally:
+            self._loading = False
+
+    async def reload(self) -> None:
+        """Read the counts and the current page off the loop and show them."""
+        store = self.notifier.store
+        generation = self._generation
+        try:
+            detail = await store.run(
+                store.mailing_stats,
+                self.mailing_id,
+                status=self.status,
+                offset=self.page_offset,
+                limit=PAGE_SIZE,
+            )
+        except NotFoundError:
+            self._mailing_gone()
+            return
+        if generation != self._generation:
+            # The user changed the filter or page while this read ran: a newer read shows it.
+            return
+        last_page = max(0, (detail.matching - 1) // PAGE_SIZE * PAGE_SIZE)
+        if self.page_offset > last_page:
+            # The filter's messages moved on (pending ones got sent): show the
+            # last page that still has some rather than an empty one.
+            self.page_offset = last_page
+            await self.reload()
+            return
+        self.show_detail(detail)
+
+    def _mailing_gone(self) -> None:
+        self._gone = True
+        if self._timer is not None:
+            self._timer.stop()
+        self.query_one(LiveTable).sync([])
+        self.query_one("#detail-title", Static).update(
+            Text(f"Mailing #{self.mailing_id} was deleted.", style="bold red")
+        )
+        self.query_one("#detail-page", Static).update(Text("escape: back", style="dim"))
+
+    def show_detail(self, detail: MailingDetail) -> None:
+        """Diff one page into the table and refresh the lines around it."""
+        self.detail = detail
+        now, tz = self.notifier.clock(), self.notifier.display_tz
+        mailing = detail.mailing
+        title = Text.assemble(
+            (f"Mailing #{mailing.id} ", "bold"),
+            fmt.state(mailing.state),
+            ("  ", ""),
+            fmt.period(mailing.start_at, mailing.end_at, tz),
+        )
+        if mailing.window:
+            title.append(f"  window {mailing.window}", "dim")
+        title.append("  ")
+        title.append_text(fmt.plain(mailing.text))
+        self.query_one("#detail-title", Static).update(title)
+        self.query_one("#detail-filters", Static).update(
+            filter_line(detail.by_status, mailing.total, self.status)
+        )
+        self.query_one(LiveTable).sync([message_row(m, now, tz) for m in detail.messages])
+        self._show_page()
+        self._show_selected()
+
+    def _show_page(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        what = "messages" if self.status is None else f"{self.status} messages"
+        if not detail.messages:
+            text = Text(f"No {what}.", style="dim")
+        else:
+            first, last = self.page_offset + 1, self.page_offset + len(detail.messages)
+            pages = max(1, -(-detail.matching // PAGE_SIZE))
+            text = Text.assemble(
+                f"{first:,}–{last:,} of {detail.matching:,} {what}",
+                (f"  page {self.page_offset // PAGE_SIZE + 1}/{pages}", "dim"),
+            )
+        self.query_one("#detail-page", Static).update(text)
+
+    # --- the selected message ------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        line = self.query_one("#detail-selected", Static)
+        key = self.query_one(LiveTable).cursor_key
+        messages = {m.id: m for m in self.detail.messages} if self.detail else {}
+        message = None if key is None else messages.get(int(key))
+        if message is None:
+            line.update("")
+            return
+        now, tz = self.notifier.clock(), self.notifier.display_tz
+        text = Text.assemble((f"#{message.id} ", "bold"), message.phone, "  ")
+        text.append_text(fmt.status(message.status))
+        if message.next_attempt_at is not None and message.status == "pending":
+            text.append("  next try ", "dim")
+            text.append_text(fmt.when(message.next_attempt_at, now, tz))
+        if message.last_error:
+            text.append("  last error: ", "dim")
+            text.append_text(fmt.plain(message.last_error))
+        line.update(text)
+
+    # --- actions --------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Back to the statistics."""
+        self.dismiss()
+
+    def action_filter(self, key: str) -> None:
+        """Show only the messages of the status bound to ``key`` (``a``: all)."""
+        status = FILTER_KEYS.get(key)
+        if status == self.status:
+            return
+        self.status, self.page_offset = status, 0
+        self.query_one(LiveTable).move_cursor(row=0, animate=False)
+        self._reload_now()
+
+    def action_page(self, step: int) -> None:
+        """Go ``step`` pages forward (or back)."""
+        matching = self.detail.matching if self.detail is not None else 0
+        offset = min(max(0, self.page_offset + step * PAGE_SIZE), max(0, matching - 1))
+        offset -= offset % PAGE_SIZE
+        if offset == self.page_offset:
+            return
+        self.page_offset = offset
+        self.query_one(LiveTable).move_cursor(row=0, animate=False)
+        self._reload_now()
+
+    def _reload_now(self) -> None:
+        # A user's change must show even if a periodic read is in flight: that
+        # read is now stale (another generation) and is dropped when it lands.
+        self._generation += 1
+        self._loading = False
+        self._tick()
