@@ -1,15 +1,216 @@
-"""Log screen (placeholder until the live log lands)."""
+"""The application's recent log lines, live, filterable by text.
+
+The lines come from the app's :class:`~notifier_tui.logs.LogRing`: all of it
+when the screen mounts or the filter changes, then each new line through a
+ring listener. Listeners are called from whatever thread logs (the sender's
+loop, the store's thread, a worker), so the listener only appends to a
+bounded buffer under a lock and, for the first line of a batch, posts one
+message (thread-safe); the screen then flushes the batch
+:data:`FLUSH_SECONDS` later. A burst of thousands of lines
+costs one write, and the buffer never holds more than the widget shows.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Log, Static
+
+from notifier_tui.ui.widgets.header import StatusHeader
+
+if TYPE_CHECKING:
+    from notifier_tui.logs import LogRing
+    from notifier_tui.ui.app import NotifierApp
+
+MAX_LINES = 5000
+"""Lines the view keeps (as many as the app's ring holds by default)."""
+
+FLUSH_SECONDS = 0.2
+"""How long new lines gather before they are written in one batch."""
+
+Matcher = Callable[[str], bool]
+
+_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d{3} (\w+ *) notifier_tui\.")
+"""The start of a line in ``logs.FORMAT``: date, time with milliseconds, level, our package."""
+
+
+def compact(line: str) -> str:
+    """A log line without what every line repeats: the date, milliseconds, ``notifier_tui.``.
+
+    ``2026-03-02 09:00:13,000 INFO    notifier_tui.core.sender: answer …``
+    becomes ``09:00:13 INFO    core.sender: answer …``, so at 80 columns the
+    message itself shows. Lines in another format are left as they are; the
+    filter still sees the whole line.
+    """
+    return _PREFIX.sub(r"\1 \2 ", line, count=1)
+
+
+def compile_filter(text: str) -> Matcher | None:
+    """A case-insensitive matcher for a filter; ``None`` for an empty one (everything).
+
+    Every word must occur in the line. A ``key=value`` word matches whole
+    values only, so ``message=12`` does not find ``message=123``; other words
+    match anywhere, so a filter being typed narrows as it grows.
+    """
+    patterns = []
+    for word in text.split():
+        pattern = re.escape(word)
+        if "=" in word and word[-1].isalnum():
+            pattern += r"(?![\w])"
+        patterns.append(re.compile(pattern, re.IGNORECASE))
+    if not patterns:
+        return None
+    return lambda line: all(p.search(line) for p in patterns)
+
+
+class LogLinesWaiting(Message, bubble=False):
+    """New log lines are buffered: flush them shortly (posted once per batch)."""
 
 
 class LogScreen(Screen[None]):
-    """The application's recent log lines."""
+    """Recent log lines as they come; ``/`` filters them."""
+
+    CSS_PATH = "log.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.matcher: Matcher | None = None
+        """The filter in force (``None``: every line)."""
+        self.shown = 0
+        """Lines written to the view since it was last filled from the ring."""
+        self._pending: deque[str] = deque(maxlen=MAX_LINES)
+        self._lock = threading.Lock()
+        self._armed = False
+        self._stale = False
+        self._visible = True
+
+    @property
+    def ring(self) -> LogRing:
+        """The app's ring of recent lines."""
+        return cast("NotifierApp", self.app).log_ring
 
     def compose(self) -> ComposeResult:
-        yield Static("Log", id="log-placeholder")
+        yield StatusHeader()
+        with Horizontal(id="log-filter-row"):
+            yield Static("filter", id="log-filter-label")
+            yield Input(
+                placeholder="/ to type: words or key=value, e.g. message=123",
+                compact=True,
+                id="log-filter",
+            )
+        yield Log(max_lines=MAX_LINES, id="log-view")
+        yield Static(id="log-status")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.ring.add_listener(self._on_line)
+        self.render_from_ring()
+        self.query_one(Log).focus()
+
+    def on_unmount(self) -> None:
+        self.ring.remove_listener(self._on_line)
+
+    def on_screen_suspend(self) -> None:
+        self._visible = False
+
+    def on_screen_resume(self) -> None:
+        self._visible = True
+        if self._stale:
+            self.render_from_ring()
+
+    # --- new lines, from any thread ------------------------------------------------
+
+    def _on_line(self, line: str) -> None:
+        # Runs inside logging on any thread: append and, for the first line of
+        # a batch, arm one flush on the loop. Nothing here may log.
+        with self._lock:
+            self._pending.append(line)
+            if self._armed:
+                return
+            self._armed = True
+        # post_message is thread-safe, and the handler runs in the screen's own
+        # context (a bare loop callback would lack Textual's active app).
+        self.post_message(LogLinesWaiting())
+
+    def on_log_lines_waiting(self, _message: LogLinesWaiting) -> None:
+        self.set_timer(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write the lines gathered since the last flush (tests call it directly)."""
+        with self._lock:
+            lines = list(self._pending)
+            self._pending.clear()
+            self._armed = False
+        if not lines:
+            return
+        if not self._visible:
+            # Nobody looks: the ring has them; fill from it when the screen shows again.
+            self._stale = True
+            return
+        self._write(lines)
+
+    # --- showing ----------------------------------------------------------------------
+
+    def render_from_ring(self) -> None:
+        """Fill the view from the ring through the current filter."""
+        with self._lock:
+            # Lines the listener has buffered are in the snapshot too.
+            self._pending.clear()
+            lines = self.ring.snapshot()
+        self._stale = False
+        log_view = self.query_one(Log)
+        log_view.clear()
+        self.shown = 0
+        self._write(lines)
+
+    def _write(self, lines: Iterable[str]) -> None:
+        matcher = self.matcher
+        matching = [line for line in lines if matcher is None or matcher(line)]
+        if matching:
+            self.query_one(Log).write_lines([compact(line) for line in matching[-MAX_LINES:]])
+            self.shown += len(matching)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        filter_text = self.query_one(Input).value.strip()
+        shown = min(self.shown, MAX_LINES)
+        noun = "line" if shown == 1 else "lines"
+        if filter_text:
+            text = Text.assemble(f"{shown:,} matching {noun}", ("  filter: ", "dim"), filter_text)
+        else:
+            text = Text(f"{shown:,} {noun}")
+        self.query_one("#log-status", Static).update(text)
+
+    # --- filtering ----------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.matcher = compile_filter(event.value)
+        self.render_from_ring()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one(Log).focus()
+
+    def action_focus_filter(self) -> None:
+        """Put the cursor in the filter box."""
+        self.query_one(Input).focus()
+
+    def action_clear_filter(self) -> None:
+        """Empty the filter (every line shows again) and go back to the lines."""
+        filter_input = self.query_one(Input)
+        if filter_input.value:
+            filter_input.value = ""
+        self.query_one(Log).focus()
