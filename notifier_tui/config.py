@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from notifier_tui import paths
-from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
+from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.rules import validate_timezone
 from notifier_tui.core.secret import Secret
 
@@ -104,8 +104,13 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(os.path.expanduser(str(value)))
         if kind == "Secret":
             return value if isinstance(value, Secret) else Secret(str(value))
+        if isinstance(value, bool):
+            raise TypeError("a boolean is not a number")
         if kind == "int":
-            return int(value)
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError("not a whole number")
+            return int(number)
         if kind == "float":
             return float(value)
         return str(value)
@@ -124,7 +129,14 @@ def _check(settings: Settings) -> Settings:
         raise ValidationError("base_url", "must start with http:// or https://")
     if settings.smtp_security not in ("starttls", "ssl", "none"):
         raise ValidationError("smtp_security", "must be starttls, ssl or none")
-    validate_timezone(settings.default_timezone)
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValidationError("log_level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    if not 0 <= settings.metrics_port <= 65535:
+        raise ValidationError("metrics_port", "must be 0 (off) or a port number up to 65535")
+    try:
+        validate_timezone(settings.default_timezone)
+    except ValidationError as err:
+        raise ValidationError("default_timezone", err.rule) from None
     return settings
 
 
@@ -137,6 +149,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as err:
         raise ValidationError("config", f"{path} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ValidationError("config", f"cannot read {path}: not UTF-8 text") from None
+    except OSError as err:
+        raise ValidationError("config", f"cannot read {path}: {err.strerror}") from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:
         raise ValidationError("config", f"{path}: unknown setting(s) {', '.join(unknown)}")

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 
 from notifier_tui.core.store import Store
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -146,9 +146,9 @@ async def test_second_daemon_on_same_store_does_not_send(
         assert holder is not None and holder.pid == first.pid
     finally:
         code_b, err_b = stop(second)
-        code_a, err_a = stop(first)
+        code_a, _ = stop(first)
     assert code_a == 0 and code_b == 0
-    assert "sending is done by daemon pid %d" % first.pid in err_b
+    assert f"sending is done by daemon pid {first.pid}" in err_b
     assert "lease acquired" not in err_b
     assert sim.duplicates == {}
     store.close()

@@ -27,6 +27,8 @@ class QueueOps:
     clock: Callable[[], datetime]
     default_timezone: str
 
+    _claim_turn = 0
+
     def _notify(self) -> None: ...  # provided by Store
 
     def _materialize(self, mailing: Mailing, now: datetime) -> int: ...  # provided by Store
@@ -115,6 +117,12 @@ class QueueOps:
                     & (Mailing.end_at > now)
                 )
             )
+            if mailings:
+                # Rotate the starting mailing: small batches would otherwise always
+                # go to the first few mailings and starve the rest.
+                k = self._claim_turn % len(mailings)
+                mailings = mailings[k:] + mailings[:k]
+                self._claim_turn += 1
             while mailings and len(claims) < limit:
                 share = max(1, (limit - len(claims)) // len(mailings))
                 busy = []
@@ -199,15 +207,18 @@ class QueueOps:
         ]
         if not params:
             return 0
+        # No listener is told: the sender writes these itself, many times a second,
+        # and screens refresh on their own clock.
         with self.db.atomic("IMMEDIATE"):
-            self.db.cursor().executemany(
+            cursor = self.db.cursor()
+            cursor.executemany(
                 "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
                 " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
                 " next_attempt_at = COALESCE(?, next_attempt_at)"
                 " WHERE id = ? AND status = 'sending'",
                 params,
             )
-        return len(params)
+        return cursor.rowcount
 
     def next_due_at(self, now: datetime | None = None) -> datetime | None:
         """The next instant the sender has something to do: a start, an end, a retry."""

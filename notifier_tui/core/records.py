@@ -6,7 +6,7 @@ touch the database outside the store's thread by accident.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,16 @@ class ClientRecord:
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = _iso(self.created_at)
-        return data
+        # Built by hand: dataclasses.asdict deep-copies and was most of the cost
+        # of listing 20k clients as JSON.
+        return {
+            "id": self.id,
+            "phone": self.phone,
+            "operator_code": self.operator_code,
+            "tag": self.tag,
+            "timezone": self.timezone,
+            "created_at": _iso(self.created_at),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,10 +231,13 @@ class Store(QueueOps, LeaseOps):
 
     def _client_query(self, search: str, tag: str | None, operator: str | None) -> pw.ModelSelect:
         query = Client.select()
-        if search:
-            like = f"%{search.strip()}%"
+        needle = search.strip().lower()
+        if needle:
+            # instr, not LIKE: a search for "_" or "%" means those characters.
             query = query.where(
-                Client.phone.contains(search.strip()) | (Client.tag**like) | (Client.timezone**like)
+                (pw.fn.instr(Client.phone, needle) > 0)
+                | (pw.fn.instr(pw.fn.lower(Client.tag), needle) > 0)
+                | (pw.fn.instr(pw.fn.lower(Client.timezone), needle) > 0)
             )
         if tag is not None:
             query = query.where(Client.tag == tag)

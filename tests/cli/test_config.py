@@ -205,7 +205,7 @@ def test_file_is_read_from_explicit_config(run_raw: Run, tmp_path: Path) -> None
         ("concurrency = 'many'\n", "concurrency"),
         ("concurrency = 0\n", "concurrency"),
         ("base_url = 'ftp://x'\n", "base_url"),
-        ("default_timezone = 'Mars/Base'\n", "timezone"),
+        ("default_timezone = 'Mars/Base'\n", "default_timezone"),
         (b"\xff\xfe = 1\n", "config"),  # not UTF-8
     ],
 )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.core.tables import Mailing
@@ -131,11 +129,6 @@ def test_claim_fills_limit_from_busy_mailing(store: Store, clock: FakeClock) -> 
     assert len(claims) == 10
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="queue.claim_due visits live mailings in rowid order: with fewer free slots than "
-    "live mailings the last ones wait until the first ones are drained",
-)
 def test_small_batches_rotate_over_mailings(store: Store, clock: FakeClock) -> None:
     # The sender claims as slots free up (concurrency // 8 at a time): 3 mailings, 2 slots.
     make_clients(store, 4)
