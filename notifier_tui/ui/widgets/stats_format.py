@@ -58,7 +58,7 @@ def plain(value: str | None, limit: int | None = None) -> Text:
     would be mangled or raise; a ``Text`` is shown as it is.
     """
     if not value:
-        return NONE
+        return Text("")
     line = " ".join(value.split())
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)] + "…"
