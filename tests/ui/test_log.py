@@ -15,8 +15,8 @@ from notifier_tui.core.store import Store
 from notifier_tui.logs import LogRing
 from notifier_tui.ui.screens import log as log_screen
 from notifier_tui.ui.screens.log import LogScreen, compact, compile_filter
-
-from .stats_harness import FakeClock, StatsTestApp, screen_text
+from tests.ui.conftest import AppFactory, settle, wait_for
+from tests.ui.stats_harness import FakeClock, StatsTestApp, screen_text
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def shown(pilot: Pilot[None]) -> list[str]:
     return list(pilot.app.screen.query_one(Log).lines)
 
 
-async def settle(pilot: Pilot[None]) -> None:
+async def flushed(pilot: Pilot[None]) -> None:
     """Long enough for one batch of new lines to be written."""
     await pilot.pause(log_screen.FLUSH_SECONDS + 0.15)
 
@@ -83,7 +83,7 @@ async def test_shows_the_ring_then_new_lines(store: Store, ring: LogRing) -> Non
         assert len(lines) == 3
         assert lines[0].endswith(" test_log_screen: answer mailing=1 message=0 client=0 accepted")
         emit(2, start=3)
-        await settle(pilot)
+        await flushed(pilot)
         assert [line.split("message=")[1].split()[0] for line in shown(pilot)] == [
             "0",
             "1",
@@ -114,8 +114,8 @@ async def test_a_burst_from_threads_is_written_in_few_batches(
             thread.start()
         for thread in threads:
             thread.join()
-        await settle(pilot)
-        await settle(pilot)
+        await flushed(pilot)
+        await flushed(pilot)
         assert sum(writes) == 3000
         # Thousands of lines, a handful of writes: one per flush, not one per line.
         assert len(writes) <= 5
@@ -130,7 +130,7 @@ async def test_memory_is_bounded(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         emit(400)
-        await settle(pilot)
+        await flushed(pilot)
         lines = shown(pilot)
         assert len(lines) == 50
         assert "message=399 " in lines[-1]
@@ -152,7 +152,7 @@ async def test_the_filter_narrows_old_and_new_lines(store: Store, ring: LogRing)
 
         emit(1, start=12)  # matches
         emit(1, start=120)  # does not
-        await settle(pilot)
+        await flushed(pilot)
         assert len(shown(pilot)) == 2
 
         await pilot.press("enter")
@@ -172,7 +172,7 @@ async def test_lines_while_hidden_show_on_return(store: Store, ring: LogRing) ->
         await pilot.press("3")
         await pilot.pause()
         emit(5)
-        await settle(pilot)
+        await flushed(pilot)
         await pilot.press("4")
         await pilot.pause()
         assert app.screen is screen
@@ -186,3 +186,16 @@ async def test_the_listener_goes_with_the_screen(store: Store, ring: LogRing) ->
         assert len(ring._listeners) == 1
     assert ring._listeners == []
     emit(3)  # nothing listens, nothing breaks
+
+
+async def test_in_the_app_4_shows_the_log(make_app: AppFactory, ring: LogRing) -> None:
+    emit(2)
+    app = make_app(log_ring=ring)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, LogScreen)
+        emit(1, start=2)
+        await wait_for(pilot, lambda: len(shown(pilot)) == 3)
+        assert "message=2 " in shown(pilot)[-1]

@@ -2,7 +2,9 @@
 
 A real SQLite store in ``tmp_path`` and a clock that never moves; data is
 written through the store as the sender would, then the screen's ``reload``
-is awaited so every assertion sees a finished read.
+is awaited so every assertion sees a finished read. Most tests run the
+screens in :class:`StatsTestApp` (only what the screens need of the app, so
+a test controls the live snapshot); the last ones run the real app.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable
-
-from .stats_harness import T0, FakeClock, StatsTestApp, screen_text, seed, snapshot
+from tests.ui.conftest import AppFactory, settle, wait_for
+from tests.ui.stats_harness import T0, FakeClock, StatsTestApp, screen_text, seed, snapshot
 
 
 @pytest.fixture
@@ -425,3 +427,35 @@ async def test_live_panel_another_sender_and_a_credentials_error(
         assert "credentials rejected: 401 Unauthorized" in text
         assert "p50 –  p95 –" in text
         assert "probe" not in text
+
+
+# --- in the real app ------------------------------------------------------------------
+
+
+async def test_in_the_app_3_shows_stats_enter_the_detail_escape_back(
+    make_app: AppFactory, ids: dict[str, int]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        assert app.screen.query_one(LiveTable).row_count == 3
+        # No sender here: the app's standby figures reach the panel.
+        await wait_for(pilot, lambda: "sending: nobody" in screen_text(app))
+
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingDetailScreen)
+        assert app.screen.mailing_id == ids["sale"]
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.screen.query_one(LiveTable).row_count == 6
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        await pilot.press("2", "3")
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
