@@ -81,9 +81,10 @@ class NotifierApp(App[int]):
         Binding("2", "switch_mode('mailings')", "Mailings", group=_SCREENS),
         Binding("3", "switch_mode('stats')", "Stats", group=_SCREENS),
         Binding("4", "switch_mode('log')", "Log", group=_SCREENS),
+        # Quit before the occasional keys, so a narrow footer never cuts it off.
+        Binding("q", "quit", "Quit"),
         Binding("t", "take_over", "Take over"),
         Binding("r", "resume_dispatch", "Resume sending"),
-        Binding("q", "quit", "Quit"),
     ]
 
     snapshot: var[ev.SenderSnapshot | None] = var(None)

@@ -83,6 +83,7 @@ class ImportDialog(ReportsWorkerErrors, ModalScreen[ImportResult | None]):
 
     def on_mount(self) -> None:
         self.query_one("#import-errors").display = False
+        self.query_one("#import-summary").display = False
         self.query_one("#path", Input).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -127,7 +128,7 @@ class ImportDialog(ReportsWorkerErrors, ModalScreen[ImportResult | None]):
             return
         path = Path(raw).expanduser()
         store: Store = self.notifier.store
-        self.query_one("#import-summary", Static).update("Reading…")
+        self._summary("Reading…")
         try:
             result = await store.run(store.import_csv, path, skip_invalid=skip_invalid)
         except RowErrors as err:
@@ -135,18 +136,23 @@ class ImportDialog(ReportsWorkerErrors, ModalScreen[ImportResult | None]):
             self._show_errors(path, err, total)
             return
         except ValidationError as err:
-            self.query_one("#import-summary", Static).update("")
+            self._summary("")
             field.set_error(f"{err.field}: {err.rule}" if err.field != "file" else err.rule)
             return
         if result.imported:
             self.notifier.after_write()
         self.dismiss(result)
 
+    def _summary(self, text: str) -> None:
+        summary = self.query_one("#import-summary", Static)
+        summary.update(text)
+        summary.display = bool(text)
+
     def _show_errors(self, path: Path, err: RowErrors, total: int) -> None:
         bad_lines = {line for line, _ in err.errors}
         self._checked_path = path
         self._valid_rows = max(0, total - len(bad_lines))
-        self.query_one("#import-summary", Static).update(
+        self._summary(
             f"{len(bad_lines)} bad row(s) of {total}: nothing was imported."
             f" Fix the file, or import the {self._valid_rows} valid row(s) only."
         )

@@ -38,6 +38,8 @@ SEARCH_DEBOUNCE = 0.2
 LAST = -1
 """An offset meaning "the last page"."""
 _PAGING = Binding.Group("Page", compact=True)
+FIXED_WIDTH = 7 + 11 + 8 + 20 + 5 * 2 + 2 + 1
+"""Columns but the tag, cell padding, table margins and the scrollbar."""
 
 
 class ClientTable(DataTable[str]):
@@ -102,6 +104,7 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         """Clients matching the search."""
         self._rows: dict[str, ClientRecord] = {}
         self._search_timer: Timer | None = None
+        self._width = 0
 
     @property
     def notifier(self) -> NotifierApp:
@@ -112,17 +115,33 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         with Horizontal(id="clients-bar"):
             yield Input(placeholder="/ search phone, tag or timezone", id="search", compact=True)
             yield Static("", id="clients-range")
-        table = ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
-        table.add_column("id", key="id", width=7)
-        table.add_column("phone", key="phone", width=11)
-        table.add_column("tag", key="tag", width=24)
-        table.add_column("operator", key="operator", width=8)
-        table.add_column("timezone", key="timezone")
-        yield table
-        yield Footer()
+        yield ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
+        # Every key is in the footer; the palette (ctrl+p) is left out so they fit in 80 columns.
+        yield Footer(show_command_palette=False)
+
+    def _tag_width(self) -> int:
+        """The tag column takes what the fixed columns leave (tags are up to 64 characters)."""
+        return max(8, min(64, self.app.size.width - FIXED_WIDTH))
+
+    def _add_columns(self, table: ClientTable) -> None:
+        self._width = self._tag_width()
+        for key, width in (
+            ("id", 7),
+            ("phone", 11),
+            ("tag", self._width),
+            ("operator", 8),
+            ("timezone", 20),
+        ):
+            table.add_column(key, key=key, width=width)
+
+    def on_resize(self) -> None:
+        if self._tag_width() != self._width:
+            self.load(self.page_offset)
 
     def on_mount(self) -> None:
-        self.query_one(ClientTable).focus()
+        table = self.query_one(ClientTable)
+        self._add_columns(table)
+        table.focus()
 
     def on_screen_resume(self) -> None:
         # Another process (the command line, a daemon) may have changed the directory.
@@ -155,7 +174,10 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         self.page_offset, self.total = offset, total
         self._rows = {str(c.id): c for c in rows}
         with self.app.batch_update():
-            table.clear()
+            rebuild = self._tag_width() != self._width
+            table.clear(columns=rebuild)
+            if rebuild:
+                self._add_columns(table)
             for c in rows:
                 table.add_row(str(c.id), c.phone, c.tag, c.operator_code, c.timezone, key=str(c.id))
             target = kept_row

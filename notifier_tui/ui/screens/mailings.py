@@ -33,8 +33,8 @@ REFRESH_SECONDS = 1.0
 COLUMNS = ("id", "text", "start", "end", "state", "progress")
 BAR = 5
 """Cells of the progress bar."""
-FIXED_WIDTH = 4 + 11 + 11 + 9 + 14 + 6 * 2 + 1
-"""Columns but the text (progress counted at a typical 14), cell padding, scrollbar."""
+FIXED_WIDTH = 4 + 11 + 11 + 9 + 14 + 6 * 2 + 2 + 1
+"""Columns but the text (progress at a typical 14), cell padding, margins, scrollbar."""
 _STATE_STYLE = {
     MailingState.SCHEDULED: "cyan",
     MailingState.ACTIVE: "bold green",
@@ -88,7 +88,8 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
         yield StatusHeader()
         yield Static("", id="mailings-summary")
         yield DataTable(id="mailings-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        # Every key is in the footer; the palette (ctrl+p) is left out so they fit in 80 columns.
+        yield Footer(show_command_palette=False)
 
     def _text_width(self) -> int:
         """The text column takes whatever the fixed columns leave."""
