@@ -63,10 +63,8 @@ def message_row(message: MessageRecord, now: datetime, tz: tzinfo) -> tuple[obje
         fmt.when(message.created_at, now, tz),
         fmt.when(message.sent_at, now, tz),
         fmt.count(message.attempts),
-        # A next attempt only means something while the message may still be sent.
-        fmt.when(message.next_attempt_at, now, tz)
-        if message.status in ("pending", "sending")
-        else fmt.NONE,
+        # A next attempt only means something while the message waits to be sent.
+        fmt.when(message.next_attempt_at, now, tz) if message.status == "pending" else fmt.NONE,
         fmt.plain(message.last_error, 48),
     )
 
