@@ -473,15 +473,25 @@ class Sender:
 
     def _judge(self, claim: Claim, result: GatewayResult) -> Outcome:
         """Turn a gateway answer into the message's next state (GATEWAY.md's table)."""
-        ids = f"mailing={claim.mailing_id} message={claim.id} client={claim.client_id}"
         if result.outcome is OutcomeClass.ACCEPTED:
             self.sent_total += 1
             if self.breaker.success():
-                log.info("breaker closed: probe %s accepted", ids)
+                log.info(
+                    "breaker closed: probe mailing=%d message=%d accepted",
+                    claim.mailing_id,
+                    claim.id,
+                )
                 self._emit(ev.BreakerChanged(BreakerState.CLOSED, None, "probe accepted"))
-            log.debug("answer %s accepted latency=%.3f", ids, result.latency)
+            log.debug(
+                "answer mailing=%d message=%d client=%s accepted latency=%.3f",
+                claim.mailing_id,
+                claim.id,
+                claim.client_id,
+                result.latency,
+            )
             self._emit(ev.MessageSent(claim.id, claim.mailing_id, result.latency))
             return Outcome(claim.id, MessageStatus.SENT, sent_at=self._clock())
+        ids = f"mailing={claim.mailing_id} message={claim.id} client={claim.client_id}"
         if result.outcome is OutcomeClass.CREDENTIALS:
             if self.credentials_error is None:
                 self.credentials_error = result.reason
