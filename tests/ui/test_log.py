@@ -196,6 +196,9 @@ async def test_in_the_app_4_shows_the_log(make_app: AppFactory, ring: LogRing) -
         await pilot.press("4")
         await settle(pilot)
         assert isinstance(app.screen, LogScreen)
+        # The lines have the focus, not the filter: a key pressed as the screen
+        # opens (1 to go back) must not be typed into the filter box.
+        assert isinstance(app.focused, Log)
         emit(1, start=2)
         await wait_for(pilot, lambda: len(shown(pilot)) == 3)
         assert "message=2 " in shown(pilot)[-1]

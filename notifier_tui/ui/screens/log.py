@@ -81,6 +81,9 @@ class LogScreen(Screen[None]):
     """Recent log lines as they come; ``/`` filters them."""
 
     CSS_PATH = "log.tcss"
+    AUTO_FOCUS = "#log-view"
+    """The lines, not the filter box: a key pressed as the screen opens (``1`` to
+    switch away) must not be typed into the filter."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("escape", "clear_filter", "Clear filter"),
@@ -119,7 +122,6 @@ class LogScreen(Screen[None]):
     def on_mount(self) -> None:
         self.ring.add_listener(self._on_line)
         self.render_from_ring()
-        self.query_one(Log).focus()
 
     def on_unmount(self) -> None:
         self.ring.remove_listener(self._on_line)
