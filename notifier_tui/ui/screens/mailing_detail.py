@@ -124,6 +124,7 @@ class MailingDetailScreen(Screen[None]):
 
     @property
     def notifier(self) -> NotifierApp:
+        """The app, typed: the store, the clock and the display timezone live there."""
         return cast("NotifierApp", self.app)
 
     def compose(self) -> ComposeResult:
