@@ -17,6 +17,7 @@ from notifier_tui.config import Settings, sender_config
 from notifier_tui.core.sender import Sender
 from notifier_tui.core.store import Store
 from notifier_tui.logs import remove_handlers, setup_logging
+from notifier_tui.report_job import install_daily_report
 
 log = logging.getLogger("notifier_tui.daemon")
 
@@ -47,6 +48,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         settings.timeout,
         settings.token,  # a Secret: prints masked
     )
+    install_daily_report(sender, store, settings)
     task = asyncio.create_task(sender.run(), name="notifier-sender")
     waiter = asyncio.create_task(stop.wait())
     try:
