@@ -213,6 +213,21 @@ def build_parser() -> Parser:
     st.add_argument("--offset", metavar="N", type=_count, help="skip the first N messages")
     _add_json(st)
 
+    rep = commands.add_parser(
+        "report", help="the daily report: print it, or email it now", allow_abbrev=False
+    )
+    what = rep.add_mutually_exclusive_group(required=True)
+    what.add_argument("--print", action="store_true", help="print the report")
+    what.add_argument(
+        "--send", action="store_true", help="email it now (smtp_* and report_to settings)"
+    )
+    rep.add_argument(
+        "--day",
+        metavar="YYYY-MM-DD",
+        help="the report due on that day (default: the last 24 hours up to now)",
+    )
+    _add_json(rep)
+
     # Everything after the name goes to the simulator untouched (see _split_sim).
     commands.add_parser(
         SIM_COMMAND,
@@ -491,6 +506,39 @@ def _run_config(args: argparse.Namespace, redact: Redactor) -> int:
     return Exit.OK
 
 
+def _run_report(args: argparse.Namespace, settings: Settings, redact: Redactor) -> int:
+    from notifier_tui import report_job
+    from notifier_tui.core.report import parse_day
+    from notifier_tui.mailer import MailError, SmtpConfig
+
+    day = parse_day(args.day) if args.day else None
+    # Checked before anything is read, so missing SMTP settings are bad input (exit 2).
+    smtp = SmtpConfig.from_settings(settings) if args.send else None
+    store = _open_store(settings)
+    try:
+        built = report_job.build_for(store, settings, day)
+    finally:
+        store.close()
+    if smtp is None:
+        if args.json:
+            print(json.dumps(built.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(built.to_text(), end="")
+        return Exit.OK
+    try:
+        report_job.send_now(smtp, built)
+    except MailError as err:
+        # One line, like every error: a server's answer can span several.
+        print(redact(f"{PROG}: error: report: {' '.join(str(err).split())}"), file=sys.stderr)
+        return Exit.ERROR
+    sent_day = built.day.isoformat()
+    if args.json:
+        print(json.dumps({"sent": True, "day": sent_day, "recipients": list(smtp.recipients)}))
+    else:
+        print(f"report for {sent_day} sent to {', '.join(smtp.recipients)}")
+    return Exit.OK
+
+
 def _unrecognised(extras: list[str]) -> UsageError:
     return UsageError(_argparse_message(f"unrecognized arguments: {' '.join(extras)}"))
 
@@ -517,6 +565,8 @@ def _dispatch(
     if args.command == "config":
         return _run_config(args, redact)
     settings = _settings(args, redact)
+    if args.command == "report":
+        return _run_report(args, settings, redact)
     if args.command is not None:
         return _run_store_command(args, settings)
     if args.locate:
