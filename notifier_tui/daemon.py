@@ -17,6 +17,7 @@ from notifier_tui.config import Settings, sender_config
 from notifier_tui.core.sender import Sender
 from notifier_tui.core.store import Store
 from notifier_tui.logs import remove_handlers, setup_logging
+from notifier_tui.metrics import MetricsServer, start_metrics
 from notifier_tui.report_job import install_daily_report
 
 log = logging.getLogger("notifier_tui.daemon")
@@ -49,6 +50,22 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         settings.token,  # a Secret: prints masked
     )
     install_daily_report(sender, store, settings)
+    metrics: MetricsServer | None = None
+    if settings.metrics_port:
+        try:
+            metrics = start_metrics(sender, host=settings.metrics_host, port=settings.metrics_port)
+        except OSError as err:
+            # A port in use or an address not on this host: say so instead of a trace.
+            log.error(
+                "cannot serve metrics on %s:%d: %s",
+                settings.metrics_host,
+                settings.metrics_port,
+                err.strerror or err,
+            )
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            store.close()
+            return 1
     task = asyncio.create_task(sender.run(), name="notifier-sender")
     waiter = asyncio.create_task(stop.wait())
     try:
@@ -63,6 +80,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         return 0
     finally:
         waiter.cancel()
+        if metrics is not None:
+            # shutdown() waits for the server thread's poll: not on the loop.
+            await asyncio.to_thread(metrics.close)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await store.run(lambda: None)
