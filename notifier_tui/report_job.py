@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time as monotonic_time
 from collections.abc import Callable
 from datetime import date, datetime, time
 from enum import StrEnum
+from time import monotonic
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -134,7 +134,7 @@ class DailyReportJob:
             self._failing_day, self._failures, self._retry_at = None, 0, 0.0
         if day is None or day == self._known_sent:
             return
-        if monotonic_time.monotonic() < self._retry_at:
+        if monotonic() < self._retry_at:
             return
         self._start()
 
@@ -177,7 +177,7 @@ class DailyReportJob:
             await send_mail_async(self.smtp, message)
             if not await store.run(report.mark_sent, store, day, self.smtp.recipients):
                 log.warning("daily report for %s was recorded by another process meanwhile", day)
-        except (MailError, ValidationError) as err:
+        except MailError as err:
             return self._failed(day, str(err))
         except Exception as err:  # a store error: retried like a mail failure, with the trace
             log.exception("daily report for %s failed unexpectedly", day)
@@ -191,7 +191,7 @@ class DailyReportJob:
         self._failures = self._failures + 1 if self._failing_day == day else 1
         self._failing_day = day
         delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
-        self._retry_at = monotonic_time.monotonic() + delay
+        self._retry_at = monotonic() + delay
         log.error(
             "daily report for %s not sent (attempt %d): %s; next try in %.0f s",
             day,
