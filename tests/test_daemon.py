@@ -140,8 +140,14 @@ async def test_second_daemon_on_same_store_does_not_send(
     first = spawn(tmp_path, db, sim.base_url, "a")
     await until(lambda: store.lease_holder(ttl=5) is not None, timeout=10)
     second = spawn(tmp_path, db, sim.base_url, "b")
+    standby_log = tmp_path / "log-b" / "notifier.log"
     try:
         await until(lambda: counts(store).get("sent") == 200)
+        # Stop it only once it is up (its signal handlers installed) and standing by.
+        await until(
+            lambda: standby_log.exists() and "sending is done by" in standby_log.read_text(),
+            timeout=20,
+        )
         holder = store.lease_holder(ttl=5)
         assert holder is not None and holder.pid == first.pid
     finally:

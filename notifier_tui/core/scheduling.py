@@ -42,14 +42,6 @@ class PeriodicJobs:
         self._changed.set()
         return job
 
-    def daily_at(
-        self, at: str, fn: Callable[[], object], name: str, tz: str | None = None
-    ) -> schedule.Job:
-        """Run ``fn`` every day at local time ``at`` (``HH:MM``) in timezone ``tz``."""
-        job = self.scheduler.every().day.at(at, tz).do(self._guard(fn, name))
-        self._changed.set()
-        return job
-
     async def run(self) -> None:
         """Drive the scheduler until cancelled."""
         while True:
