@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 
 from notifier_tui.core.store import Store
+from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(90)
 
