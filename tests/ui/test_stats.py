@@ -267,6 +267,22 @@ async def test_status_keys_filter_the_messages(
         assert table.row_count == 40
 
 
+async def test_a_click_on_a_status_filters_too(
+    store: Store, clock: FakeClock, ids: dict[str, int]
+) -> None:
+    app = StatsTestApp(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await stats_screen(pilot)
+        app.push_screen(MailingDetailScreen(ids["sale"]))
+        detail = await detail_screen(pilot)
+        filters = screen_text(app).splitlines()[2]
+        await pilot.click("#detail-filters", offset=(filters.index("sent 21") + 1, 0))
+        await detail.reload()
+        await pilot.pause()
+        assert detail.status == "sent"
+        assert detail.query_one(LiveTable).row_count == 21
+
+
 async def test_failed_message_shows_its_error_and_times(
     store: Store, clock: FakeClock, ids: dict[str, int]
 ) -> None:
