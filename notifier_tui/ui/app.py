@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from notifier_tui.config import Settings, sender_config
@@ -77,10 +78,13 @@ class NotifierApp(App[int]):
     }
     DEFAULT_MODE = "clients"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('clients')", "Clients", group=_SCREENS),
-        Binding("2", "switch_mode('mailings')", "Mailings", group=_SCREENS),
-        Binding("3", "switch_mode('stats')", "Stats", group=_SCREENS),
-        Binding("4", "switch_mode('log')", "Log", group=_SCREENS),
+        # Priority: the app handles these before the key travels to the focused widget and
+        # back up, a few loop turns that add up while the sender keeps the loop busy.
+        # check_action lets the key through to a focused text field.
+        Binding("1", "switch_mode('clients')", "Clients", group=_SCREENS, priority=True),
+        Binding("2", "switch_mode('mailings')", "Mailings", group=_SCREENS, priority=True),
+        Binding("3", "switch_mode('stats')", "Stats", group=_SCREENS, priority=True),
+        Binding("4", "switch_mode('log')", "Log", group=_SCREENS, priority=True),
         # Quit before the occasional keys, so a narrow footer never cuts it off.
         Binding("q", "quit", "Quit"),
         Binding("t", "take_over", "Take over"),
@@ -211,7 +215,8 @@ class NotifierApp(App[int]):
     # --- the core's news --------------------------------------------------------
 
     def _store_written(self) -> None:
-        self.screen.post_message(StoreChanged())
+        if self.is_running and self.screen_stack:
+            self.screen.post_message(StoreChanged())
 
     def after_write(self) -> None:
         """Call after the UI wrote to the store: the sender looks again at once."""
@@ -289,7 +294,10 @@ class NotifierApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode":
             # Keys typed into a dialog or the too-small view must not switch screens under it.
-            return not isinstance(self.screen, ModalScreen | TooSmallScreen)
+            if isinstance(self.screen, ModalScreen | TooSmallScreen):
+                return False
+            # A digit typed into a search box is a digit (None: shown, dimmed, and skipped).
+            return None if isinstance(self.focused, Input | TextArea) else True
         if action == "take_over":
             return self.takeover_offered
         if action == "resume_dispatch":

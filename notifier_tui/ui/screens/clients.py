@@ -84,6 +84,8 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
     """Search, add, edit, delete and import clients."""
 
     CSS_PATH = "clients.tcss"
+    AUTO_FOCUS = "#clients-table"
+    """Not the search box: keys typed while the screen mounts must not land in it."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search"),
         Binding("n", "new", "New"),
@@ -117,7 +119,9 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
             yield Static("", id="clients-range")
         yield ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
         # Every key is in the footer; the palette (ctrl+p) is left out so they fit in 80 columns.
-        yield Footer(show_command_palette=False)
+        # Compact also spares a restyle of every key each time the footer recomposes
+        # (FooterKey defaults to compact), which shows under load on every screen switch.
+        yield Footer(compact=True, show_command_palette=False)
 
     def _tag_width(self) -> int:
         """The tag column takes what the fixed columns leave (tags are up to 64 characters)."""

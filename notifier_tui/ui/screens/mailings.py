@@ -7,6 +7,7 @@ scroll position stay put while thousands of messages a second go out.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -19,7 +20,6 @@ from textual.widgets import DataTable, Footer, Static
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import MailingRecord
 from notifier_tui.core.rules import MailingState
-from notifier_tui.ui.bridge import SenderActivity
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.mailing_form import MailingForm
 from notifier_tui.ui.messages import StoreChanged
@@ -63,6 +63,7 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
     """Create, edit, pause, resume, cancel and delete mailings."""
 
     CSS_PATH = "mailings.tcss"
+    AUTO_FOCUS = "#mailings-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
@@ -79,6 +80,7 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
         self._busy = False
         self._again = False
         self._width = 0
+        self._last_refresh = 0.0
 
     @property
     def notifier(self) -> NotifierApp:
@@ -89,7 +91,9 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
         yield Static("", id="mailings-summary")
         yield DataTable(id="mailings-table", cursor_type="row", zebra_stripes=True)
         # Every key is in the footer; the palette (ctrl+p) is left out so they fit in 80 columns.
-        yield Footer(show_command_palette=False)
+        # Compact also spares a restyle of every key each time the footer recomposes
+        # (FooterKey defaults to compact), which shows under load on every screen switch.
+        yield Footer(compact=True, show_command_palette=False)
 
     def _text_width(self) -> int:
         """The text column takes whatever the fixed columns leave."""
@@ -123,9 +127,12 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
         self.refresh_list()
 
     @on(StoreChanged)
-    @on(SenderActivity)
     def _changed(self) -> None:
-        self.refresh_list()
+        # Writes come in bursts while sending; the one-second refresh is soon enough for
+        # them, and reading the list more often would only compete with the sender for
+        # the store's thread. A write after a quiet spell shows at once.
+        if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+            self.refresh_list()
 
     # --- refresh ------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class MailingsScreen(ReportsWorkerErrors, Screen[None]):
             self._again = True
             return
         self._busy = True
+        self._last_refresh = time.monotonic()
         self._load()
 
     @work(group="mailings-load", exit_on_error=False)

@@ -47,10 +47,10 @@ def sending_text(snapshot: SenderSnapshot | None, *, has_sender: bool, takeover:
         return Text("paused: token rejected", style="bold red")
     if snapshot is not None and snapshot.sending:
         return Text("sending: this process", style="bold")
+    if takeover:  # newer than the snapshot's holder, which may be a second old
+        return Text("sending: nobody (t: take over)", style="bold yellow")
     if snapshot is not None and snapshot.holder:
         return Text(f"sending: {snapshot.holder}")
-    if takeover:
-        return Text("sending: nobody (t: take over)", style="bold yellow")
     if not has_sender:
         return Text("sending: nobody (view only)", style="yellow")
     return Text("sending: starting…", style="dim")
