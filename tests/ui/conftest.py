@@ -9,6 +9,7 @@ unless asked for, so nothing on screen depends on timing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from notifier_tui.config import Settings
 from notifier_tui.core.store import Store
@@ -102,7 +104,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     for _ in range(3):
         # The sender's worker runs until quit: wait for everything else.
-        await app.workers.wait_for_complete([w for w in app.workers if w.group != "sender"])
+        for worker in [w for w in app.workers if w.group != "sender"]:
+            # A superseded exclusive worker is cancelled, a failed one is reported by the app.
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await asyncio.wait_for(worker.wait(), 10)
         await pilot.pause()
     for widget in app.screen.query("Input, TextArea"):
         assert isinstance(widget, Input | TextArea)

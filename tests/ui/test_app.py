@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
+from notifier_tui.config import Settings
 from notifier_tui.core import events as ev
+from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
+from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.ui.app import NotifierApp
 from notifier_tui.ui.bridge import SenderEvent
+from notifier_tui.ui.dialogs.take_over import TakeOverDialog
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import TooSmallScreen
 from notifier_tui.ui.widgets.header import StatusHeader
-from tests.ui.conftest import SIZE, AppFactory, settle
+from tests.ui.conftest import (
+    SIZE,
+    T0,
+    AppFactory,
+    FakeClock,
+    add_clients,
+    settle,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def header_text(app: object) -> str:
-    header = app.screen.query_one(StatusHeader)  # type: ignore[attr-defined]
+def header_text(app: NotifierApp) -> str:
+    """The header of the topmost screen that has one (a dialog may be above it)."""
+    screen = next(s for s in reversed(app.screen_stack) if s.query(StatusHeader))
+    header = screen.query_one(StatusHeader)
     line = header.query_one("#status-line", Static).render()
     clock = header.query_one("#status-clock", Static).render()
     return f"{line} {clock}"
@@ -97,3 +114,47 @@ async def test_too_small_terminal_shows_a_notice_until_resized(make_app: AppFact
         await pilot.resize_terminal(*SIZE)
         await pilot.pause(0.1)
         assert isinstance(app.screen, ClientsScreen)
+
+
+DAEMON = "daemon-owner"
+
+
+async def test_attached_to_a_daemon_then_taking_over(
+    make_app: AppFactory, store: Store, settings: Settings, clock: FakeClock
+) -> None:
+    """Another process sends: the header says so and edits still work; when it goes, take over."""
+    add_clients(store, 5)
+    store.create_mailing(T0 - timedelta(minutes=1), T0 + timedelta(hours=1), "Hi")
+    assert store.acquire_lease(DAEMON, 4242, "otherhost", "daemon", settings.lease_ttl)
+    sim = GatewaySimulator(SimulatorConfig(seed=3))
+    await sim.start()
+    app = make_app(
+        sender=True, settings=replace(settings, base_url=sim.base_url, token=Secret("t"))
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "daemon pid 4242 on otherhost" in header_text(app))
+            assert app.sender is not None and not app.sender.is_holder
+            # Edits go to the store; the daemon would pick them up by itself.
+            await pilot.press("n")
+            await settle(pilot)
+            app.screen.query_one("#phone", Input).value = "79169990000"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert store.count_clients() == 6
+            assert store.overall_stats().total == 0, "nothing is sent from here"
+            # The daemon stops: its lease goes, and the user is asked.
+            store.release_lease(DAEMON)
+            await wait_for(pilot, lambda: isinstance(app.screen, TakeOverDialog))
+            assert app.takeover_offered
+            assert "t: take over" in header_text(app)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: app.sender is not None and app.sender.is_holder)
+            await wait_for(pilot, lambda: "sending: this process" in header_text(app))
+            await wait_for(pilot, lambda: store.overall_stats().by_status.get("sent", 0) == 6)
+            assert not app.takeover_offered
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running)
+    finally:
+        await sim.stop()
+    assert store.lease_holder(settings.lease_ttl) is None

@@ -168,6 +168,12 @@ async def test_search_filters_in_sql(make_app: AppFactory, store: Store) -> None
         await settle(pilot)
         assert shown_phones(pilot) == ["79161112233"]
         assert app.screen.query_one("#clients-table").has_focus
+        # Digits typed into the search box are digits, not screen keys.
+        await pilot.press("slash", "ctrl+u", *"7916222")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert isinstance(app.screen, ClientsScreen)
+        assert shown_phones(pilot) == ["79162223344"]
         await pilot.press("slash", "ctrl+u", *"nobody")
         await pilot.pause(0.3)
         await settle(pilot)
