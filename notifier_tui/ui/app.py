@@ -33,7 +33,7 @@ from notifier_tui.core.store import Store
 from notifier_tui.logs import LogRing
 from notifier_tui.ui.bridge import Coalescer, SenderActivity, SenderBridge, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
-from notifier_tui.ui.hangup import terminal_hung_up
+from notifier_tui.ui.hangup import detach_output, exit_without_terminal, terminal_hung_up
 from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen
@@ -121,6 +121,7 @@ class NotifierApp(App[int]):
         self._standby_busy = False
         self._seen_holder = False
         self._stopping = False
+        self._terminal_gone = False
         if sender is not None:
             sender.add_listener(self.bridge)
 
@@ -154,7 +155,7 @@ class NotifierApp(App[int]):
         if self._stopping:
             return
         self._stopping = True
-        if self.sender is not None:
+        if self.sender is not None and not self._terminal_gone:
             self.notify("Stopping: letting requests in flight finish…", timeout=_STOP_TIMEOUT)
         self.run_worker(self._shut_down(), name="shutdown", exit_on_error=False)
 
@@ -167,13 +168,21 @@ class NotifierApp(App[int]):
         except Exception:
             log.exception("clean stop failed; unsent messages are recovered at the next start")
         finally:
+            if self._terminal_gone:
+                exit_without_terminal(self.store.close)
             self.exit(0)
 
     def _sender_running(self) -> bool:
         return any(w.name == "sender" and w.is_running for w in self.workers)
 
     def _hung_up(self) -> None:
-        log.warning("terminal hung up: stopping")
+        if self._terminal_gone:
+            return
+        if not self.is_headless and terminal_hung_up():
+            # The tty is gone, not just signalled: nothing can be drawn or restored.
+            self._terminal_gone = True
+            detach_output()
+        log.warning("terminal hung up: stopping the sender and exiting")
         self.call_later(self.action_quit)
 
     # --- once a second ----------------------------------------------------------

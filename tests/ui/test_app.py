@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import pty
 from dataclasses import replace
 from datetime import timedelta
 
@@ -15,14 +18,15 @@ from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp
-from notifier_tui.ui.bridge import SenderEvent
+from notifier_tui.ui.bridge import SenderActivity, SenderBridge, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
+from notifier_tui.ui.hangup import terminal_hung_up
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import TooSmallScreen
-from notifier_tui.ui.widgets.header import StatusHeader
+from notifier_tui.ui.widgets.header import StatusHeader, health_text, sending_text
 from tests.ui.conftest import (
     SIZE,
     T0,
@@ -158,3 +162,106 @@ async def test_attached_to_a_daemon_then_taking_over(
     finally:
         await sim.stop()
     assert store.lease_holder(settings.lease_ttl) is None
+
+
+def test_a_closed_terminal_is_noticed_without_reading_it() -> None:
+    """POLLHUP, not a read: the check never takes a keystroke or spins on EOF."""
+    master, slave = pty.openpty()
+    try:
+        assert not terminal_hung_up(slave)
+        os.write(master, b"x")  # a pending key is not a hang-up
+        assert not terminal_hung_up(slave)
+        os.close(master)
+        assert terminal_hung_up(slave)
+    finally:
+        os.close(slave)
+
+
+async def test_bridge_coalesces_thousands_of_sends_into_a_few_messages() -> None:
+    posted: list[object] = []
+    bridge = SenderBridge(posted.append, interval=0.05)
+    bridge.bind(asyncio.get_running_loop())
+    for i in range(5000):
+        bridge(ev.MessageSent(i, 1 + i % 2, 0.01))
+    bridge(ev.RetryScheduled(9, 3, 1, 0.5, "HTTP 500"))
+    bridge(ev.SenderError("dispatch", "boom"))
+    await asyncio.sleep(0.2)
+    activity = [m for m in posted if isinstance(m, SenderActivity)]
+    assert 1 <= len(activity) <= 2
+    assert sum(a.sent for a in activity) == 5000
+    assert sum(a.retries for a in activity) == 1
+    assert set().union(*(a.mailing_ids for a in activity)) == {1, 2, 3}
+    # Rare events go through one by one, at once.
+    [event] = [m for m in posted if isinstance(m, SenderEvent)]
+    assert isinstance(event.event, ev.SenderError)
+
+
+def snapshot(**changes: object) -> ev.SenderSnapshot:
+    base = ev.SenderSnapshot(
+        at=T0,
+        sending=True,
+        holder=None,
+        health=ev.GatewayHealth.OK,
+        breaker=ev.BreakerState.CLOSED,
+        next_probe_at=None,
+        in_flight=0,
+        rate=0.0,
+        latency_p50=None,
+        latency_p95=None,
+        error_rate=0.0,
+        sent_total=0,
+        failed_total=0,
+        retries_total=0,
+        credentials_error=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("snap", "has_sender", "takeover", "health", "sending"),
+    [
+        (snapshot(), True, False, "gateway: ok", "sending: this process"),
+        (snapshot(health=ev.GatewayHealth.DEGRADED), True, False, "gateway: degraded", None),
+        (snapshot(health=ev.GatewayHealth.DOWN), True, False, "gateway: down", None),
+        (
+            snapshot(health=ev.GatewayHealth.CREDENTIALS, credentials_error="HTTP 401"),
+            True,
+            False,
+            "gateway: credentials rejected",
+            "paused: token rejected",
+        ),
+        (
+            snapshot(health=ev.GatewayHealth.NOT_CONFIGURED),
+            True,
+            False,
+            "gateway: not configured",
+            None,
+        ),
+        (
+            snapshot(sending=False, holder="daemon pid 7 on srv", health=ev.GatewayHealth.UNKNOWN),
+            True,
+            False,
+            "gateway: n/a here",
+            "sending: daemon pid 7 on srv",
+        ),
+        (
+            snapshot(sending=False, holder="daemon pid 7 on srv"),
+            True,
+            True,
+            None,
+            "sending: nobody (t: take over)",
+        ),
+        (snapshot(sending=False), False, False, None, "sending: nobody (view only)"),
+    ],
+)
+def test_header_words(
+    snap: ev.SenderSnapshot,
+    has_sender: bool,
+    takeover: bool,
+    health: str | None,
+    sending: str | None,
+) -> None:
+    if health is not None:
+        assert health_text(snap).plain == health
+    if sending is not None:
+        assert sending_text(snap, has_sender=has_sender, takeover=takeover).plain == sending

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Static, TextArea
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
-from notifier_tui.ui.dialogs.mailing_form import MailingForm
+from notifier_tui.ui.dialogs.mailing_form import CommaSuggester, MailingForm
 from notifier_tui.ui.screens.mailings import MailingsScreen, progress_bar
 from notifier_tui.ui.widgets.field import FormField
 from tests.ui.conftest import SIZE, T0, AppFactory, add_clients, settle
@@ -245,3 +245,13 @@ async def test_progress_updates_cells_in_place(make_app: AppFactory, store: Stor
         assert rows(pilot)[1][5] == "████░ 3/4"
         assert table(pilot).cursor_row == 1, "the cursor stays where the user put it"
         assert rebuilt == [], "rows are updated by key, not rebuilt"
+
+
+async def test_operator_and_tag_inputs_complete_the_last_item() -> None:
+    suggester = CommaSuggester()
+    suggester.values = ["900", "916", "926"]
+    assert await suggester.get_suggestion("91") == "916"
+    assert await suggester.get_suggestion("900, 9") == "900, 916", "not one already chosen"
+    assert await suggester.get_suggestion("900, 92") == "900, 926"
+    assert await suggester.get_suggestion("900, ") is None
+    assert await suggester.get_suggestion("916") is None

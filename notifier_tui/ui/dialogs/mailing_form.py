@@ -51,11 +51,13 @@ class CommaSuggester(Suggester):
         """Known values, filled in once the store answered."""
 
     async def get_suggestion(self, value: str) -> str | None:
-        token = value.rpartition(",")[2].lstrip()
+        head, _, last = value.rpartition(",")
+        token = last.lstrip()
         if not token:
             return None
+        chosen = set(split_list(head))
         for candidate in self.values:
-            if candidate.startswith(token) and candidate != token:
+            if candidate.startswith(token) and candidate != token and candidate not in chosen:
                 return value + candidate[len(token) :]
         return None
 
