@@ -257,6 +257,21 @@ async def test_pipelined_requests_answered_in_order(
     assert simulator.accepted == {1: 1, 2: 1}
 
 
+async def test_big_body_arriving_in_pieces(simulator: GatewaySimulator) -> None:  # noqa: F811
+    text = "ж" * 150_000
+    raw = send_request(9, body={"id": 9, "phone": PHONE, "text": text})
+    reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
+    try:
+        for start in range(0, len(raw), 65_000):
+            writer.write(raw[start : start + 65_000])
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        assert (await asyncio.wait_for(read_response(reader), 5))[0] == 200
+    finally:
+        writer.close()
+    assert simulator.bodies[-1]["text"] == text
+
+
 async def test_connection_close_is_honoured(simulator: GatewaySimulator) -> None:  # noqa: F811
     reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
     try:
