@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
 from notifier_tui.ui.widgets.header import StatusHeader
+from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.logs import LogRing
@@ -77,7 +78,7 @@ class LogLinesWaiting(Message, bubble=False):
     """New log lines are buffered: flush them shortly (posted once per batch)."""
 
 
-class LogScreen(Screen[None]):
+class LogScreen(ReportsWorkerErrors, Screen[None]):
     """Recent log lines as they come; ``/`` filters them."""
 
     CSS_PATH = "log.tcss"
@@ -117,7 +118,9 @@ class LogScreen(Screen[None]):
             )
         yield Log(max_lines=MAX_LINES, id="log-view")
         yield Static(id="log-status")
-        yield Footer()
+        # Compact like the other screens: every key fits in 80 columns, and the footer
+        # does not restyle each key when it recomposes on a screen switch.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.ring.add_listener(self._on_line)

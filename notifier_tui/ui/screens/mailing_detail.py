@@ -26,6 +26,7 @@ from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_table import LiveTable
+from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
@@ -92,7 +93,7 @@ def filter_line(counts: dict[str, int], total: int, current: str | None) -> Text
     return line
 
 
-class MailingDetailScreen(Screen[None]):
+class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
     """Counts by status and one page of messages of a mailing; ``escape`` goes back."""
 
     CSS_PATH = "mailing_detail.tcss"
@@ -147,7 +148,9 @@ class MailingDetailScreen(Screen[None]):
         yield table
         yield Static(id="detail-selected")
         yield Static(id="detail-page")
-        yield Footer()
+        # Compact like the other screens: every key fits in 80 columns, and the footer
+        # does not restyle each key when it recomposes on a screen switch.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#detail-title", Static).update(Text(f"Mailing #{self.mailing_id}"))

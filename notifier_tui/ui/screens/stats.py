@@ -27,6 +27,7 @@ from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable
+from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.ui.app import NotifierApp
@@ -72,7 +73,7 @@ class MailingTable(LiveTable):
     ]
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(ReportsWorkerErrors, Screen[None]):
     """Overall statistics with the live panel; ``enter`` opens a mailing's detail."""
 
     CSS_PATH = "stats.tcss"
@@ -104,7 +105,9 @@ class StatsScreen(Screen[None]):
         yield table
         yield Static(id="stats-selected")
         yield Static(id="stats-totals")
-        yield Footer()
+        # Compact like the other screens: every key fits in 80 columns, and the footer
+        # does not restyle each key when it recomposes on a screen switch.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.watch(self.notifier, "snapshot", self._show_live, init=False)
