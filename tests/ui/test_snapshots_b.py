@@ -2,7 +2,7 @@
 
 The real app (``make_app``: no sender) on a seeded store with a clock that
 stands still. The live figures are one fixed :class:`SenderSnapshot` (the
-app's standby reader is replaced so it cannot overwrite them), and the log
+app's standby reader is pinned to it, so no read can change them), and the log
 ring holds fixed lines, so nothing on screen depends on timing. Regenerate
 with ``--snapshot-update`` and look at the SVGs in ``__snapshots__`` before
 committing them.
@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from notifier_tui.core.events import SenderSnapshot
 from notifier_tui.core.store import Store
 from notifier_tui.logs import LogRing
+from notifier_tui.ui.standby import StandbyFigures
 from tests.ui.conftest import AppFactory, FakeClock, settle
 from tests.ui.stats_harness import seed, snapshot
 
@@ -41,20 +42,11 @@ LOG_LINES = [
 ]
 
 
-class FixedFigures:
-    """Stands in for the app's standby reader: always the same snapshot."""
-
-    def __init__(self, figures: SenderSnapshot) -> None:
-        self.figures = figures
-
-    def read(self, _store: Store, _ttl: float, _holder: str | None) -> SenderSnapshot:
-        return self.figures
-
-
 @pytest.fixture
 def fixed_live(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> SenderSnapshot:
+    """Pin the app's standby reader (no sender here) to one snapshot."""
     figures = snapshot(clock.now)
-    monkeypatch.setattr("notifier_tui.ui.app.StandbyFigures", lambda: FixedFigures(figures))
+    monkeypatch.setattr(StandbyFigures, "read", lambda *_args, **_kwargs: figures)
     return figures
 
 
