@@ -1,0 +1,258 @@
+"""Write the README's screenshots: every screen of the demo at 120x40, as SVG.
+
+Run from the repository root::
+
+    .venv/bin/python screenshots/make_screenshots.py
+
+The demo data (``notifier_tui.demo.seed_demo``) goes into a temporary store
+with a fixed clock and seed, then the active mailing is advanced as if the
+sender had worked on it for a few minutes. No sender runs: the live figures
+are one fixed snapshot and the log holds fixed lines, so the same code gives
+the same pictures on any machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from notifier_tui.config import Settings
+from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
+from notifier_tui.core.records import Outcome
+from notifier_tui.core.rules import MailingState, MessageStatus
+from notifier_tui.core.store import Store
+from notifier_tui.demo import seed_demo
+from notifier_tui.logs import LogRing
+from notifier_tui.ui.app import NotifierApp, create_app
+from notifier_tui.ui.standby import StandbyFigures
+
+OUT = Path(__file__).resolve().parent
+"""Where the SVGs go: beside this script."""
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""The fixed 'now' of every screenshot (12:00 in Moscow, a Monday)."""
+
+SEED = 2026
+SIZE = (120, 40)
+
+
+def advance_active_mailing(store: Store, now: datetime, rng: random.Random) -> None:
+    """Give the running mailing what a few minutes of sending would have left.
+
+    Most claimed messages were accepted over the last five minutes, a few
+    failed for good, some wait for a retry after a busy gateway, a handful are
+    in flight right now and the rest are still pending.
+    """
+    store.materialize_due(now)
+    claims = store.claim_due(now, limit=10_000)
+    outcomes = []
+    for claim in claims:
+        roll = rng.random()
+        if roll < 0.55:
+            sent_at = now - timedelta(seconds=rng.uniform(2, 300))
+            outcomes.append(Outcome(claim.id, MessageStatus.SENT, sent_at=sent_at))
+        elif roll < 0.59:
+            error = "HTTP 400: phone is not served by the gateway"
+            outcomes.append(Outcome(claim.id, MessageStatus.FAILED, last_error=error))
+        elif roll < 0.66:
+            retry_at = now + timedelta(seconds=rng.uniform(5, 40))
+            outcomes.append(
+                Outcome(
+                    claim.id,
+                    MessageStatus.PENDING,
+                    last_error="HTTP 503: gateway busy",
+                    next_attempt_at=retry_at,
+                )
+            )
+        elif roll < 0.72:
+            continue  # in flight: stays 'sending'
+        else:
+            outcomes.append(Outcome(claim.id, MessageStatus.PENDING, charge=False))
+    store.record_outcomes(outcomes)
+
+
+def active_mailing(store: Store) -> int:
+    """The id of the demo's running mailing."""
+    return next(m.id for m in store.list_mailings() if m.state == MailingState.ACTIVE)
+
+
+def live_figures(store: Store, now: datetime) -> SenderSnapshot:
+    """The sender's live figures, worked out from what the store says it did."""
+    mailing_id = active_mailing(store)
+    sent = store.mailing_stats(mailing_id, status=MessageStatus.SENT).messages
+    counts = store.mailing_stats(mailing_id, limit=0).by_status
+    retried = [
+        m
+        for m in store.mailing_stats(mailing_id, status=MessageStatus.PENDING).messages
+        if m.last_error
+    ]
+    # Accepted messages per second over the last five minutes, oldest first.
+    history = [0.0] * 300
+    for message in sent:
+        assert message.sent_at is not None
+        ago = int((now - message.sent_at).total_seconds())
+        if 0 <= ago < 300:
+            history[299 - ago] += 1
+    failed = counts.get(MessageStatus.FAILED, 0)
+    answered = len(sent) + failed + len(retried)
+    return SenderSnapshot(
+        at=now,
+        sending=True,
+        holder=None,
+        health=GatewayHealth.OK,
+        breaker=BreakerState.CLOSED,
+        next_probe_at=None,
+        in_flight=counts.get(MessageStatus.SENDING, 0),
+        rate=sum(history[-10:]) / 10,
+        latency_p50=0.084,
+        latency_p95=0.212,
+        error_rate=(failed + len(retried)) / answered if answered else 0.0,
+        sent_total=len(sent),
+        failed_total=failed,
+        retries_total=len(retried),
+        credentials_error=None,
+        rate_history=tuple(history),
+    )
+
+
+def log_lines(store: Store, now: datetime, rng: random.Random) -> list[str]:
+    """The sender's log of the last five minutes, in the log file's format.
+
+    Built from the store, so the failures and retries in the log are the
+    ones the mailing detail shows.
+    """
+    mailing_id = active_mailing(store)
+    detail = store.mailing_stats(mailing_id)
+    events: list[tuple[float, str, str, str]] = [
+        (
+            300.5,
+            "INFO   ",
+            "ui.launch",
+            "demo: store in a temporary directory, simulated gateway on http://127.0.0.1:8765",
+        ),
+        (
+            300.2,
+            "INFO   ",
+            "core.sender",
+            "sender lease acquired owner=ui-4242; 0 interrupted message(s) back to pending",
+        ),
+        (
+            300.0,
+            "INFO   ",
+            "core.sender",
+            f"audience materialised mailing={mailing_id} messages={detail.mailing.total}",
+        ),
+    ]
+    for message in detail.messages:
+        ids = f"mailing={mailing_id} message={message.id} client={message.client_id}"
+        ago = rng.uniform(1, 295)
+        if message.status == MessageStatus.FAILED:
+            text = f"answer {ids} failed permanently: {message.last_error}"
+            events.append((ago, "INFO   ", "core.sender", text))
+        elif message.status == MessageStatus.PENDING and message.last_error:
+            delay = rng.uniform(0.5, 4)
+            text = f"retry scheduled {ids} attempt=1 delay={delay:.2f}s: {message.last_error}"
+            events.append((ago, "INFO   ", "core.sender", text))
+    # The log file stamps lines in the machine's local time; here that is Moscow,
+    # like the header's clock.
+    local = now.astimezone(ZoneInfo("Europe/Moscow"))
+    lines = []
+    for ago, level, name, text in sorted(events, key=lambda event: -event[0]):
+        at = local - timedelta(seconds=ago)
+        stamp = f"{at:%Y-%m-%d %H:%M:%S},{at.microsecond // 1000:03d}"
+        lines.append(f"{stamp} {level} notifier_tui.{name}: {text}")
+    return lines
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let every read finish and the screen repaint; no blinking cursor in the picture."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        assert isinstance(widget, Input | TextArea)
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+Shot = tuple[str, Callable[[Pilot[Any]], Awaitable[None]]]
+
+
+def keys(*pressed: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def press(pilot: Pilot[Any]) -> None:
+        for key in pressed:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return press
+
+
+SHOTS: list[Shot] = [
+    ("clients.svg", keys()),
+    ("mailings.svg", keys("2")),
+    ("mailing-form.svg", keys("2", "n")),
+    ("stats.svg", keys("3", "down")),
+    ("mailing-detail.svg", keys("3", "down", "enter")),
+    ("log.svg", keys("4")),
+]
+"""File name and how to get there from a freshly started app."""
+
+
+def build_app(workdir: Path) -> NotifierApp:
+    """The app on a fresh demo store with a clock that never moves."""
+    settings = replace(
+        Settings(),
+        db=workdir / "demo.db",
+        log_file=workdir / "demo.log",
+        default_timezone="Europe/Moscow",
+    )
+    store = Store(settings.db, default_timezone=settings.default_timezone, clock=lambda: NOW)
+    rng = random.Random(SEED)
+    seed_demo(store, NOW, rng)
+    advance_active_mailing(store, NOW, rng)
+    ring = LogRing()
+    ring.lines.extend(log_lines(store, NOW, rng))
+    app = create_app(settings, store=store, sender=False, clock=lambda: NOW, log_ring=ring)
+    app.animation_level = "none"
+    return app
+
+
+async def shoot(name: str, go: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_app(Path(tmp))
+        figures = live_figures(app.store, NOW)
+        # Without a sender the app reads live figures from the store each second
+        # (StandbyFigures); pinning that reader keeps the panel and the header on
+        # the figures computed above, whenever the app happens to read.
+        pinned = mock.patch.object(StandbyFigures, "read", lambda *_args, **_kw: figures)
+        try:
+            with pinned:
+                async with app.run_test(size=SIZE) as pilot:
+                    await settle(pilot)
+                    await go(pilot)
+                    app.save_screenshot(filename=name, path=str(OUT))
+        finally:
+            app.store.close()
+    print(f"wrote {OUT / name}")
+
+
+async def main() -> int:
+    for name, go in SHOTS:
+        await shoot(name, go)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
