@@ -19,28 +19,25 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
-from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from notifier_tui.config import Settings, sender_config
-from notifier_tui.core import events as ev
 from notifier_tui.core.store import Store
 from notifier_tui.logs import LogRing
-from notifier_tui.ui.bridge import Coalescer, SenderActivity, SenderBridge, SenderEvent
-from notifier_tui.ui.dialogs.take_over import TakeOverDialog
+from notifier_tui.ui.bridge import Coalescer, SenderBridge
 from notifier_tui.ui.hangup import detach_output, exit_without_terminal, terminal_hung_up
+from notifier_tui.ui.live import LiveApp
 from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
-from notifier_tui.ui.standby import StandbyFigures
 from notifier_tui.ui.workers import report_worker_failure
 
 if TYPE_CHECKING:
@@ -65,7 +62,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class NotifierApp(App[int]):
+class NotifierApp(LiveApp):
     """Clients, mailings, statistics and the log, switched with 1-4."""
 
     CSS_PATH = "app.tcss"
@@ -91,11 +88,6 @@ class NotifierApp(App[int]):
         Binding("r", "resume_dispatch", "Resume sending"),
     ]
 
-    snapshot: var[ev.SenderSnapshot | None] = var(None)
-    """The latest live figures: the sender's own, or read from the store in standby."""
-    takeover_offered: var[bool] = var(False)
-    """The process that sent has gone and the user may take over (key ``t``)."""
-
     def __init__(
         self,
         settings: Settings,
@@ -117,9 +109,6 @@ class NotifierApp(App[int]):
         """Times are shown and typed in the settings' default timezone."""
         self.bridge = SenderBridge(self.post_message)
         self._store_changes = Coalescer(self._store_written, 0.2)
-        self._standby = StandbyFigures()
-        self._standby_busy = False
-        self._seen_holder = False
         self._stopping = False
         self._terminal_gone = False
         if sender is not None:
@@ -191,22 +180,7 @@ class NotifierApp(App[int]):
         if not self.is_headless and terminal_hung_up():
             self._hung_up()
         self._check_size()
-        if self.sender is None or not self.sender.is_holder:
-            if not self._standby_busy:
-                self._standby_busy = True
-                self.run_worker(self._read_standby(), group="standby", exit_on_error=False)
-        elif self.snapshot is None or not self.snapshot.sending:
-            self.snapshot = self.sender.snapshot()
-
-    async def _read_standby(self) -> None:
-        try:
-            holder = self.sender.holder if self.sender is not None else None
-            ttl = self.settings.lease_ttl
-            figures = await self.store.run(self._standby.read, self.store, ttl, holder)
-            if self.sender is None or not self.sender.is_holder:
-                self.snapshot = figures
-        finally:
-            self._standby_busy = False
+        self.refresh_live()
 
     def on_resize(self, event: events.Resize) -> None:
         # self.size catches up only after Textual's own resize timer: use the event's.
@@ -231,74 +205,6 @@ class NotifierApp(App[int]):
         """Call after the UI wrote to the store: the sender looks again at once."""
         if self.sender is not None:
             self.sender.wake()
-
-    def on_sender_event(self, message: SenderEvent) -> None:
-        event = message.event
-        if isinstance(event, ev.SenderSnapshot):
-            if event.sending:
-                self.snapshot = event
-        elif isinstance(event, ev.LeaseChanged):
-            self._lease_changed(event)
-        elif isinstance(event, ev.SenderError):
-            self.notify(f"{event.where}: {event.error}", title="Sender error", severity="error")
-        elif isinstance(event, ev.CredentialsRejected):
-            self.notify(
-                f"{event.reason}. Sending is paused; press r to resume after fixing the token.",
-                title="Gateway rejected the token",
-                severity="error",
-                timeout=30,
-            )
-            self._refresh_status()
-        elif isinstance(event, ev.BreakerChanged) and event.state is ev.BreakerState.OPEN:
-            self.notify(
-                f"Gateway failing ({event.reason}); pausing before a probe.", severity="warning"
-            )
-        self.screen.post_message(SenderEvent(event))
-
-    def on_sender_activity(self, message: SenderActivity) -> None:
-        self.screen.post_message(SenderActivity(message.sent, message.retries, message.mailing_ids))
-
-    def _lease_changed(self, event: ev.LeaseChanged) -> None:
-        if event.ours:
-            if self.takeover_offered or self._seen_holder:
-                self.notify("This process sends now.")
-            self.takeover_offered = False
-        elif event.holder is not None:
-            self._seen_holder = True
-            self.takeover_offered = False
-            self.notify(f"Sending is done by {event.holder}; your edits still apply.")
-        elif self._seen_holder and self.sender is not None:
-            self.takeover_offered = True
-            self.notify(
-                "The sending process has stopped. Press t to take over sending.",
-                severity="warning",
-                timeout=15,
-            )
-            if not isinstance(self.screen, ModalScreen):
-                self.push_screen(TakeOverDialog(), self._take_over_answered)
-        self._refresh_status()
-
-    def _take_over_answered(self, yes: bool | None) -> None:
-        if yes:
-            self.action_take_over()
-
-    def _refresh_status(self) -> None:
-        if self.sender is not None and self.sender.is_holder:
-            self.snapshot = self.sender.snapshot()
-        self.refresh_bindings()
-
-    def action_take_over(self) -> None:
-        """Send from this process now that nobody else does."""
-        if self.sender is not None and self.takeover_offered:
-            log.info("user takes over sending")
-            self.sender.take_over()
-            self.notify("Taking over sending…")
-
-    def action_resume_dispatch(self) -> None:
-        """Lift a credentials stop on the user's word."""
-        if self.sender is not None:
-            self.sender.resume_dispatch("resumed by user")
-            self._refresh_status()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode":
