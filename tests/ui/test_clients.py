@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.events import MouseScrollDown, MouseScrollUp
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -205,6 +206,18 @@ async def test_paging_through_5000_clients_keeps_one_page_in_the_table(
         assert range_text(pilot) == "rows 101-200 of 5,000"
         assert table(pilot).cursor_row == PAGE - 1
         await pilot.press("pagedown")  # from the last row: the next page
+        await settle(pilot)
+        assert range_text(pilot) == "rows 201-300 of 5,000"
+        # One more wheel turn at the bottom of the page turns it (and at the top, back).
+        clients_table = table(pilot)
+        clients_table.scroll_end(animate=False)
+        await pilot.pause()
+        clients_table.post_message(
+            MouseScrollDown(clients_table, 5, 5, 0, 0, 0, False, False, False)
+        )
+        await settle(pilot)
+        assert range_text(pilot) == "rows 301-400 of 5,000"
+        clients_table.post_message(MouseScrollUp(clients_table, 5, 5, 0, 0, 0, False, False, False))
         await settle(pilot)
         assert range_text(pilot) == "rows 201-300 of 5,000"
         for _ in range(60):

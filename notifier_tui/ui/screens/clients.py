@@ -1,16 +1,16 @@
 """The client directory: one page of rows at a time, searched and paged in SQL.
 
 A directory may hold 100,000 clients; the table never holds more than one page
-(:data:`PAGE`). Moving past the last row, or ``]``, loads the next page;
-``[`` the previous one. Every store call runs on the store's thread in an
-exclusive worker, so a new search simply supersedes a slow one.
+(:data:`PAGE`). Moving the cursor or the mouse wheel past the last row, or
+``]``, loads the next page; ``[`` the previous one. Every store call runs on the
+store's thread in an exclusive worker, so a new search supersedes a slow one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -78,6 +78,20 @@ class ClientTable(DataTable[str]):
             self.post_message(self.PageRequest(-1))
         else:
             super().action_page_up()
+
+    # These run before the widget's own scrolling (the subclass comes first in the MRO):
+    # one more wheel turn at either end of the page turns the page.
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if not (event.ctrl or event.shift) and self.scroll_y >= self.max_scroll_y:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PageRequest(+1))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if not (event.ctrl or event.shift) and self.scroll_y <= 0:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PageRequest(-1))
 
 
 class ClientsScreen(ReportsWorkerErrors, Screen[None]):
