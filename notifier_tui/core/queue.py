@@ -8,6 +8,7 @@ the gateway's rate (shared/PERFORMANCE.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,23 @@ import peewee as pw
 from notifier_tui.core import rules
 from notifier_tui.core.records import Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
-from notifier_tui.core.sqlutil import chunks, writes
+from notifier_tui.core.sqlutil import chunks, writes_if_changed
 from notifier_tui.core.tables import Mailing, Message
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchStep:
+    """What one pass of the sender's dispatch loop learned from the store."""
+
+    version: int | None
+    """The file's data_version when asked for: it changes when another process commits."""
+    started: list[tuple[int, int]]
+    """``(mailing_id, messages_created)`` of mailings materialised in this pass."""
+    finalized: dict[str, list[int]]
+    """Message ids expired or cancelled in this pass, by status."""
+    claims: list[Claim]
+    next_due: datetime | None
+    """When there is something to do next, if fewer messages were due than asked for."""
 
 
 class QueueOps:
@@ -33,7 +49,7 @@ class QueueOps:
 
     def _materialize(self, mailing: Mailing, now: datetime) -> int: ...  # provided by Store
 
-    @writes
+    @writes_if_changed
     def materialize_due(self, now: datetime | None = None) -> list[tuple[int, int]]:
         """Give every started, unmaterialised mailing its messages (DESIGN rule 1).
 
@@ -54,7 +70,7 @@ class QueueOps:
             done.append((mailing.id, created))
         return done
 
-    @writes
+    @writes_if_changed
     def recover_sending(self) -> int:
         """DESIGN rule 7: ``sending`` left by a crash goes back to ``pending``, same id."""
         return (
@@ -63,7 +79,7 @@ class QueueOps:
             .execute()
         )
 
-    @writes
+    @writes_if_changed
     def finalize(self, now: datetime | None = None) -> dict[str, list[int]]:
         """Expire what an ended mailing did not send; cancel what a cancelled one left.
 
@@ -94,6 +110,32 @@ class QueueOps:
                 ).where(Message.id.in_(chunk)).execute()
             changed[status] = ids
         return changed
+
+    def dispatch_step(
+        self,
+        now: datetime,
+        free: int,
+        *,
+        check_version: bool,
+        last_version: int | None,
+        housekeeping: bool,
+    ) -> DispatchStep:
+        """One dispatch pass in one trip to the store's thread.
+
+        Each trip costs a thread hop that a busy loop pays for in latency, so the
+        data_version check, housekeeping, the claim and the next due instant are
+        asked for together rather than one await each.
+        """
+        version = self.data_version() if check_version else None
+        if version is not None and version != last_version:
+            housekeeping = True
+        started = self.materialize_due(now) if housekeeping else []
+        finalized = self.finalize(now) if housekeeping else {}
+        claims = self.claim_due(now, free) if free > 0 else []
+        next_due = self.next_due_at(now) if len(claims) < free else None
+        return DispatchStep(version, started, finalized, claims, next_due)
+
+    def data_version(self) -> int: ...  # provided by Store
 
     def claim_due(self, now: datetime | None = None, limit: int = 500) -> list[Claim]:
         """Atomically move up to ``limit`` due messages from ``pending`` to ``sending``.

@@ -36,6 +36,7 @@ from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.gateway import GatewayClient, GatewayResult, OutcomeClass
 from notifier_tui.core.livestats import LiveWindow
+from notifier_tui.core.queue import DispatchStep
 from notifier_tui.core.ratelimit import TokenBucket
 from notifier_tui.core.records import Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
@@ -123,13 +124,16 @@ class Sender:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._housekeeping_due = True
-        self._data_version = -1
+        self._data_version: int | None = None
+        self._version_checked_at = 0.0
+        self._next_due: datetime | None = None
+        self._housekept_at = 0.0
         self._done = asyncio.Event()
         self._flush_soon = asyncio.Event()
         self._seen_other = False
         self._announced = False
         # Claiming in small dribbles costs a store round trip each; wait for some room.
-        self._claim_threshold = max(1, config.concurrency // 8)
+        self._claim_threshold = max(1, config.concurrency // 32)
         self.jobs = PeriodicJobs()
 
     # --- public controls ------------------------------------------------------
@@ -347,51 +351,62 @@ class Sender:
         poll = self.config.poll_interval
         if not self.is_holder:
             return poll
-        store = self.store
-        version = await store.run(store.data_version)
-        if version != self._data_version:
-            self._data_version = version
-            self._housekeeping_due = True
-        now = self._clock()
-        if self._housekeeping_due:
-            self._housekeeping_due = False
-            await self._housekeeping(now)
-        if self.credentials_error is not None:
-            return poll
         free = self.config.concurrency - self.in_flight - self._queue.qsize()
         capacity = self.breaker.capacity()
         if capacity is not None:
             free = min(free, capacity)
-        if free > 0:
-            claims = await store.run(store.claim_due, now, free)
-            for claim in claims:
-                log.debug(
-                    "claimed mailing=%d message=%d client=%s",
-                    claim.mailing_id,
-                    claim.id,
-                    claim.client_id,
-                )
-                self._queue.put_nowait(claim)
-            if len(claims) == free and capacity is None:
-                # Saturated: come back when a worker frees a slot.
-                return poll
-        else:
+        if self.credentials_error is not None:
+            free = 0
+        # Other processes' writes show in data_version; a look twice per poll
+        # interval is enough to notice them within a second.
+        check = time.monotonic() - self._version_checked_at >= poll / 2
+        now = self._clock()
+        # A start or an end coming due needs materialising or finalising, and
+        # so does anything the store told us about. While saturated no next due
+        # instant is computed, so a start must also be caught by a periodic look.
+        due = self._next_due is not None and now >= self._next_due
+        stale = time.monotonic() - self._housekept_at >= poll
+        housekeeping = self._housekeeping_due or due or stale
+        self._housekeeping_due = False
+        if housekeeping:
+            self._housekept_at = time.monotonic()
+        store = self.store
+        step = await store.run(
+            store.dispatch_step,
+            now,
+            free,
+            check_version=check,
+            last_version=self._data_version,
+            housekeeping=housekeeping,
+        )
+        self._next_due = step.next_due
+        if step.version is not None:
+            self._version_checked_at = time.monotonic()
+            self._data_version = step.version
+        self._report_housekeeping(step)
+        for claim in step.claims:
+            log.debug(
+                "claimed mailing=%d message=%d client=%s",
+                claim.mailing_id,
+                claim.id,
+                claim.client_id,
+            )
+            self._queue.put_nowait(claim)
+        if free <= 0:
             probe = self.breaker.probe_due_at
-            if probe is not None:
+            if probe is not None and self.credentials_error is None:
                 return max(0.01, min(poll, probe - time.monotonic()))
             return poll
-        nxt = await store.run(store.next_due_at, self._clock())
-        if nxt is None:
+        if step.next_due is None:
+            # Saturated (or nothing scheduled): a freed slot or a change wakes us.
             return poll
-        return max(0.0, min(poll, (nxt - self._clock()).total_seconds()))
+        return max(0.0, min(poll, (step.next_due - self._clock()).total_seconds()))
 
-    async def _housekeeping(self, now: datetime) -> None:
-        store = self.store
-        for mailing_id, created in await store.run(store.materialize_due, now):
+    def _report_housekeeping(self, step: DispatchStep) -> None:
+        for mailing_id, created in step.started:
             log.info("audience materialised mailing=%d messages=%d", mailing_id, created)
             self._emit(ev.MailingStarted(mailing_id, created))
-        changed = await store.run(store.finalize, now)
-        for status, ids in changed.items():
+        for status, ids in step.finalized.items():
             if ids:
                 log.info("%d pending message(s) %s: %s", len(ids), status, _id_list(ids))
                 self._emit(ev.MessagesFinalized(status, len(ids)))

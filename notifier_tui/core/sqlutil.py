@@ -23,9 +23,7 @@ class HasDatabase(Protocol):
     def _notify(self) -> None: ...
 
 
-def writes(method: Callable[P, T]) -> Callable[P, T]:
-    """Run a method in one transaction and tell listeners once it committed."""
-
+def _transaction(method: Callable[P, T], notify: Callable[[T], bool]) -> Callable[P, T]:
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         store: HasDatabase = args[0]  # type: ignore[assignment]
@@ -34,10 +32,32 @@ def writes(method: Callable[P, T]) -> Callable[P, T]:
         # committed meanwhile, where IMMEDIATE waits out the busy timeout.
         with store.db.atomic("IMMEDIATE"):
             result = method(*args, **kwargs)
-        store._notify()
+        if notify(result):
+            store._notify()
         return result
 
     return wrapper
+
+
+def writes(method: Callable[P, T]) -> Callable[P, T]:
+    """Run a method in one transaction and tell listeners once it committed."""
+    return _transaction(method, lambda _: True)
+
+
+def writes_if_changed(method: Callable[P, T]) -> Callable[P, T]:
+    """Like :func:`writes`, but tell listeners only when the result is truthy.
+
+    For the sender's own housekeeping: the sender listens to the store, so a
+    write that changed nothing must not wake it, or it would wake itself forever.
+    """
+    return _transaction(method, _changed)
+
+
+def _changed(result: object) -> bool:
+    """A count, a list, or a dict of lists by status: did anything change?"""
+    if isinstance(result, dict):
+        return any(result.values())
+    return bool(result)
 
 
 @dataclass(frozen=True, slots=True)

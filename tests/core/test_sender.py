@@ -330,3 +330,24 @@ async def test_stop_hands_unanswered_messages_back(store: Store, sim: GatewaySim
     assert c.get("pending", 0) == 10
     assert all(r[3] == 0 for r in rows(store))
     assert store.lease_holder(ttl=5) is None
+
+
+async def test_future_start_is_on_time_while_another_mailing_saturates(
+    store: Store, sim: GatewaySimulator
+) -> None:
+    sim.config.latency_ms = 100
+    add_clients(store, 400, tag="bulk")
+    add_clients(store, 5, tag="late", base=1000)
+    store.create_mailing(
+        now() - timedelta(seconds=1), now() + timedelta(minutes=5), "bulk", tags=["bulk"]
+    )
+    start = now() + timedelta(seconds=1.5)
+    late = store.create_mailing(start, start + timedelta(minutes=5), "late", tags=["late"])
+    async with Running(store, config(sim, concurrency=4)):
+        await until(lambda: store.get_mailing(late.id).by_status.get("sent", 0) == 5, timeout=6)
+        bulk_left = counts(store).get("pending", 0)
+    assert bulk_left > 100  # the first mailing was still busy all along
+    first = store.db.execute_sql(
+        "SELECT MIN(sent_at) FROM message WHERE mailing_id = ?", (late.id,)
+    ).fetchone()[0]
+    assert start.timestamp() <= first < start.timestamp() + 1.5
