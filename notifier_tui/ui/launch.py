@@ -28,8 +28,10 @@ from notifier_tui.ui.app import NotifierApp, create_app
 log = logging.getLogger("notifier_tui.ui")
 
 DEMO_SEED = 2026
-DEMO_CONCURRENCY = 8
-"""Modest, so the active mailing takes a while and the live screens have something to show."""
+DEMO_CONCURRENCY = 4
+DEMO_RATE = 5.0
+"""Messages per second: the active mailing then takes about half a minute, long enough
+for a newcomer to watch it on the live screens instead of finding it already done."""
 
 
 def _run(app: NotifierApp) -> int:
@@ -92,7 +94,7 @@ def demo_app(settings: Settings, workdir: Path, log_ring: LogRing | None = None)
         base_url=simulator.base_url,
         token=Secret("demo-token"),
         concurrency=DEMO_CONCURRENCY,
-        rate_limit=0.0,
+        rate_limit=DEMO_RATE,
     )
     store = Store(demo.db, default_timezone=demo.default_timezone)
     seed_demo(store, datetime.now(UTC), random.Random(DEMO_SEED))
