@@ -115,6 +115,7 @@ async def main(args: argparse.Namespace) -> None:
     proc, slow_url = start_simulator_process(latency_ms=200)
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            bare_slow = await bare_rate("gateway-client", slow_url, args.slow_n, 200)
             slow, _ = await sender_rate(slow_url, args.slow_n, 200, Path(tmp))
     finally:
         stop_simulator_process(proc)
@@ -127,8 +128,9 @@ async def main(args: argparse.Namespace) -> None:
     for kind, value in bare.items():
         print(f"(b) / bare {kind:18} {rate / value:6.2f}x")
     print(
-        f"\n(c) 200 ms latency, 200 in flight, {args.slow_n} messages: {slow:.0f} msg/s"
-        f" = {slow / 1000:.2f} of the 1,000 msg/s ceiling"
+        f"\n(c) 200 ms latency, 200 in flight, {args.slow_n} messages: sender {slow:.0f} msg/s"
+        f" = {slow / 1000:.2f} of the 1,000 msg/s ceiling;"
+        f" bare gateway-client loop {bare_slow:.0f} msg/s ({slow / bare_slow:.2f}x)"
     )
     print(
         f"(d) loop lag during (b): p99 {pct(lags, 99) * 1000:.1f} ms,"

@@ -1,6 +1,6 @@
 """The Prometheus endpoint: scraped over HTTP while the real sender sends to the simulator.
 
-Also: the names and labels of docs/operations.md's metrics table are exactly
+Also: the names and labels of README.md's metrics table are exactly
 what the endpoint serves, the endpoint listens on 127.0.0.1 only, and the
 daemon serves it with ``--metrics-port``.
 """
@@ -32,7 +32,7 @@ from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(60)
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+DOCS = Path(__file__).resolve().parent.parent / "README.md"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -57,7 +57,7 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 
 
 def documented() -> dict[str, set[str]]:
-    """``{metric: label names}`` from the table in docs/operations.md."""
+    """``{metric: label names}`` from the table in README.md."""
     table = {}
     for line in DOCS.read_text(encoding="utf-8").splitlines():
         m = re.match(r"\| `(notifier_\w+)` \| (\w+) \| ([^|]*) \|", line)
