@@ -398,17 +398,20 @@ def test_period_due_day_and_bad_input() -> None:
 
 def test_report_log_is_shared_by_store_instances(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.db")
-    second = Store(tmp_path / "s.db")  # what another process opening the file sees
     try:
         assert not report.already_sent(first, DAY)
         assert report.mark_sent(first, DAY, ("a@example.org", "b@example.org"))
+    finally:
+        first.close()
+    # What another process (or a restart) opening the file sees.
+    second = Store(tmp_path / "s.db")
+    try:
         assert report.already_sent(second, DAY)
         assert not report.mark_sent(second, DAY, "c@example.org")  # recorded once
         assert not report.already_sent(second, DAY + timedelta(days=1))
         row = second.db.execute_sql("SELECT day, recipients FROM report_log").fetchall()
         assert row == [("2026-03-02", "a@example.org, b@example.org")]
     finally:
-        first.close()
         second.close()
 
 
@@ -512,6 +515,9 @@ def cli(
     monkeypatch.setenv("NOTIFIER_LOG_DIR", str(tmp_path / "log"))
 
     def run(*argv: str) -> Result:
+        # One open store per process (peewee binds models globally): the test's
+        # store steps aside, as it would in another process.
+        store.close()
         capsys.readouterr()
         code = main(["--db", str(store.path), *argv])
         captured = capsys.readouterr()

@@ -97,6 +97,7 @@ class Store(QueueOps, LeaseOps):
             self._executor.shutdown(wait=True)
             self._executor = None
         self.db.close()
+        tables.release_database(self.db)
 
     # --- clients -------------------------------------------------------------
 

@@ -173,13 +173,33 @@ def migrate(db: pw.SqliteDatabase) -> int:
 
 
 def open_database(path: Path | str) -> pw.SqliteDatabase:
-    """Open (creating if needed) the store at ``path``, bind the models, migrate."""
+    """Open (creating if needed) the store at ``path``, bind the models, migrate.
+
+    peewee binds models to one database per process, so a second open store
+    would silently take over the first one's queries (or deadlock against it
+    on the same file): that is refused until the first is released.
+    """
+    current = Client._meta.database
+    if current is not None and getattr(current, "notifier_open", False):
+        raise RuntimeError(
+            f"a store is already open in this process ({current.database}); close it first"
+        )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = make_database(path)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
-    db.connect(reuse_if_open=True)
-    migrate(db)
+    try:
+        db.connect(reuse_if_open=True)
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    db.notifier_open = True
     return db
+
+
+def release_database(db: pw.SqliteDatabase) -> None:
+    """Mark a store closed so another may be opened in this process."""
+    db.notifier_open = False
 
 
 def row_dict(model: pw.Model) -> dict[str, Any]:

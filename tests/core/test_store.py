@@ -655,3 +655,19 @@ def test_write_survives_a_concurrent_commit_from_another_process(
     finally:
         store.close()
         other.close()
+
+
+def test_a_second_open_store_in_one_process_is_refused(tmp_path: Path) -> None:
+    """peewee binds models per process: a second store would hijack the first's queries."""
+    first = Store(tmp_path / "a.db")
+    try:
+        with pytest.raises(RuntimeError, match="already open"):
+            Store(tmp_path / "b.db")
+        first.create_client(phone(1))
+    finally:
+        first.close()
+    second = Store(tmp_path / "b.db")  # fine once the first is closed
+    try:
+        assert second.count_clients() == 0
+    finally:
+        second.close()
