@@ -10,6 +10,7 @@ so one failed query does not close the app.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -37,3 +38,25 @@ class ReportsWorkerErrors(DOMNode):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self.app, event.worker, event.state)
+
+
+class FailureStreak:
+    """Runs a periodic read: every failure logged, only the first of a streak notified.
+
+    A broken store must not bury the screen under a notification a second.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failing = False
+
+    async def run(self, node: DOMNode, read: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await read()
+        except Exception as err:
+            log.exception("cannot %s", self.what)
+            if not self.failing:
+                node.notify(f"Cannot {self.what}: {err}", severity="error")
+            self.failing = True
+        else:
+            self.failing = False

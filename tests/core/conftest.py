@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from notifier_tui.core.store import Store
+from tests.fakeclock import FakeClock as _FakeClock
 
 # A Monday in winter: no DST change anywhere near it in Europe or America.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    """A clock that only moves when a test moves it."""
+class FakeClock(_FakeClock):
+    """The shared fake clock, starting at this suite's :data:`T0`."""
 
     def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-    def set(self, when: datetime) -> datetime:
-        self.now = when
-        return self.now
+        super().__init__(now)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from notifier_tui.config import Settings
 from notifier_tui.core.store import Store
 from notifier_tui.ui.app import NotifierApp, create_app
+from tests.fakeclock import FakeClock as _FakeClock
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 """The fixed "now" of every UI test: 13:00 in Moscow, a Tuesday."""
@@ -32,18 +33,11 @@ SIZE = (80, 24)
 """The smallest supported terminal, the size most tests run at."""
 
 
-class FakeClock:
-    """A clock that only moves when a test moves it."""
+class FakeClock(_FakeClock):
+    """The shared fake clock, starting at this suite's :data:`T0`."""
 
     def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        super().__init__(now)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from textual.widgets import Button, Footer, Input, Label
 from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import ClientRecord
+from notifier_tui.ui.dialogs.form_actions import FormActions
 from notifier_tui.ui.widgets.field import FormField
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
@@ -46,7 +47,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
-class ClientForm(ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
+class ClientForm(FormActions, ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
     """Dismisses with the saved client, or ``None`` when cancelled."""
 
     CSS_PATH = "dialogs.tcss"
@@ -151,20 +152,6 @@ class ClientForm(ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
         return all([self._check(name) for name in CHECKS])
 
     # --- actions ----------------------------------------------------------------
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def action_save(self) -> None:
         if self.validate_all():

@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import MailingRecord
+from notifier_tui.ui.dialogs.form_actions import FormActions
 from notifier_tui.ui.widgets.field import FormField
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
@@ -89,7 +90,7 @@ class MailingDraft:
             return None
 
 
-class MailingForm(ReportsWorkerErrors, ModalScreen[MailingRecord | None]):
+class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | None]):
     """Dismisses with the saved mailing, or ``None`` when cancelled."""
 
     CSS_PATH = ["dialogs.tcss", "mailing_form.tcss"]  # noqa: RUF012 - Textual reads it as is
@@ -215,20 +216,6 @@ class MailingForm(ReportsWorkerErrors, ModalScreen[MailingRecord | None]):
     def _show(self, draft: MailingDraft, only: Iterable[str] = FIELDS) -> None:
         for name in only:
             self._field(name).set_error(draft.errors.get(name))
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def action_save(self) -> None:
         draft = self._draft()

@@ -26,7 +26,7 @@ from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_table import LiveTable
-from notifier_tui.ui.workers import ReportsWorkerErrors
+from notifier_tui.ui.workers import FailureStreak, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
@@ -118,7 +118,7 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
         self.detail: MailingDetail | None = None
         """What the last read returned."""
         self._loading = False
-        self._failing = False
+        self._streak = FailureStreak(f"read mailing #{mailing_id}")
         self._gone = False
         self._generation = 0
         self._timer: Timer | None = None
@@ -179,14 +179,7 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
 
     async def _reload_reporting(self) -> None:
         try:
-            await self.reload()
-        except Exception as err:
-            log.exception("reading mailing %d failed", self.mailing_id)
-            if not self._failing:
-                self.notify(f"Cannot read mailing #{self.mailing_id}: {err}", severity="error")
-            self._failing = True
-        else:
-            self._failing = False
+            await self._streak.run(self, self.reload)
         finally:
             self._loading = False
 

@@ -27,7 +27,7 @@ from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable
-from notifier_tui.ui.workers import ReportsWorkerErrors
+from notifier_tui.ui.workers import FailureStreak, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.ui.app import NotifierApp
@@ -84,7 +84,7 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         """The statistics shown now (``None`` until the first read)."""
         self._by_id: dict[int, MailingRecord] = {}
         self._loading = False
-        self._failing = False
+        self._streak = FailureStreak("read the statistics")
         self._timer: Timer | None = None
 
     @property
@@ -140,16 +140,7 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
 
     async def _reload_reporting(self) -> None:
         try:
-            await self.reload()
-        except Exception as err:
-            # Logged every time, notified once per failing streak: a broken
-            # store must not bury the screen under a notification a second.
-            log.exception("reading the statistics failed")
-            if not self._failing:
-                self.notify(f"Cannot read the statistics: {err}", severity="error")
-            self._failing = True
-        else:
-            self._failing = False
+            await self._streak.run(self, self.reload)
         finally:
             self._loading = False
 
