@@ -29,7 +29,9 @@ log = logging.getLogger("notifier_tui.ui")
 
 DEMO_SEED = 2026
 DEMO_CONCURRENCY = 4
-DEMO_RATE = 5.0
+# Slow enough that the active mailing (~130 messages) takes about a minute to go
+# out, so a newcomer watches it happen rather than finding it finished.
+DEMO_RATE = 2.0
 """Messages per second: the active mailing then takes about half a minute, long enough
 for a newcomer to watch it on the live screens instead of finding it already done."""
 
