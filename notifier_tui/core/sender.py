@@ -133,7 +133,7 @@ class Sender:
         self._seen_other = False
         self._announced = False
         # Claiming in small dribbles costs a store round trip each; wait for some room.
-        self._claim_threshold = max(1, config.concurrency // 32)
+        self._claim_threshold = max(1, config.concurrency // 16)
         self.jobs = PeriodicJobs()
 
     # --- public controls ------------------------------------------------------
