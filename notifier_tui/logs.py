@@ -22,7 +22,9 @@ class LogRing(logging.Handler):
     def __init__(self, capacity: int = 5000) -> None:
         super().__init__()
         self.lines: deque[str] = deque(maxlen=capacity)
-        self._listeners: list[Callable[[str], None]] = []
+        self.count = 0
+        """Lines emitted so far; a line's number is the count just after it."""
+        self._listeners: list[Callable[[int, str], None]] = []
         self._mutex = threading.Lock()
         self.setFormatter(logging.Formatter(FORMAT))
 
@@ -34,15 +36,19 @@ class LogRing(logging.Handler):
             return
         with self._mutex:
             self.lines.append(line)
+            self.count += 1
+            number = self.count
             listeners = list(self._listeners)
+        # Outside the lock (a listener may take locks of its own); the number lets
+        # a listener drop a line it already has from a snapshot taken meanwhile.
         for listener in listeners:
-            listener(line)
+            listener(number, line)
 
-    def add_listener(self, callback: Callable[[str], None]) -> None:
+    def add_listener(self, callback: Callable[[int, str], None]) -> None:
         with self._mutex:
             self._listeners.append(callback)
 
-    def remove_listener(self, callback: Callable[[str], None]) -> None:
+    def remove_listener(self, callback: Callable[[int, str], None]) -> None:
         with self._mutex:
             if callback in self._listeners:
                 self._listeners.remove(callback)
@@ -50,6 +56,11 @@ class LogRing(logging.Handler):
     def snapshot(self) -> list[str]:
         with self._mutex:
             return list(self.lines)
+
+    def numbered_snapshot(self) -> tuple[list[str], int]:
+        """The lines kept, and the number of the last of them."""
+        with self._mutex:
+            return list(self.lines), self.count
 
 
 def setup_logging(

@@ -202,3 +202,25 @@ async def test_in_the_app_4_shows_the_log(make_app: AppFactory, ring: LogRing) -
         emit(1, start=2)
         await wait_for(pilot, lambda: len(shown(pilot)) == 3)
         assert "message=2 " in shown(pilot)[-1]
+
+
+async def test_a_line_reaching_the_listener_after_a_snapshot_shows_once(
+    store: Store, ring: LogRing
+) -> None:
+    """logging hands a line to listeners after the ring keeps it: a snapshot taken in
+    between already has it, and the late listener call must not show it again."""
+    app = StatsTestApp(store, FakeClock(), log_ring=ring, mode="log")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        # Hold the screen's listener calls back, as a thread pre-empted between
+        # the ring's append and its listener call would.
+        late: list[tuple[int, str]] = []
+        ring.remove_listener(screen._on_line)
+        ring.add_listener(lambda number, line: late.append((number, line)))
+        emit(1)
+        screen.render_from_ring()  # the snapshot has the line
+        for number, line in late:
+            screen._on_line(number, line)  # ... and now the listener call arrives
+        await flushed(pilot)
+        assert sum("message=0 " in line for line in shown(pilot)) == 1

@@ -96,7 +96,8 @@ class LogScreen(ReportsWorkerErrors, Screen[None]):
         """The filter in force (``None``: every line)."""
         self.shown = 0
         """Lines written to the view since it was last filled from the ring."""
-        self._pending: deque[str] = deque(maxlen=MAX_LINES)
+        self._pending: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
+        self._shown_upto = 0
         self._lock = threading.Lock()
         self._armed = False
         self._stale = False
@@ -139,11 +140,11 @@ class LogScreen(ReportsWorkerErrors, Screen[None]):
 
     # --- new lines, from any thread ------------------------------------------------
 
-    def _on_line(self, line: str) -> None:
+    def _on_line(self, number: int, line: str) -> None:
         # Runs inside logging on any thread: append and, for the first line of
         # a batch, arm one flush on the loop. Nothing here may log.
         with self._lock:
-            self._pending.append(line)
+            self._pending.append((number, line))
             if self._armed:
                 return
             self._armed = True
@@ -157,7 +158,8 @@ class LogScreen(ReportsWorkerErrors, Screen[None]):
     def flush(self) -> None:
         """Write the lines gathered since the last flush (tests call it directly)."""
         with self._lock:
-            lines = list(self._pending)
+            # A line can reach the listener after a snapshot already showed it.
+            lines = [line for number, line in self._pending if number > self._shown_upto]
             self._pending.clear()
             self._armed = False
         if not lines:
@@ -175,7 +177,7 @@ class LogScreen(ReportsWorkerErrors, Screen[None]):
         with self._lock:
             # Lines the listener has buffered are in the snapshot too.
             self._pending.clear()
-            lines = self.ring.snapshot()
+            lines, self._shown_upto = self.ring.numbered_snapshot()
         self._stale = False
         log_view = self.query_one(Log)
         log_view.clear()
