@@ -230,19 +230,22 @@ class QueueOps:
                 Claim(msg_id, mailing.id, client_id, phone, mailing.text, mailing.end_at, attempts)
             )
         cursor = self.db.cursor()
-        cursor.executemany(
-            "UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send
-        )
-        cursor.executemany("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule)
-        cursor.executemany(
-            "UPDATE message SET status = 'expired',"
-            " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
-            expire,
-        )
-        cursor.executemany(
-            "UPDATE message SET status = 'cancelled', last_error = 'client deleted' WHERE id = ?",
-            orphans,
-        )
+        for sql, params in (
+            ("UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send),
+            ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
+            (
+                "UPDATE message SET status = 'expired',"
+                " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
+                expire,
+            ),
+            (
+                "UPDATE message SET status = 'cancelled', last_error = 'client deleted'"
+                " WHERE id = ?",
+                orphans,
+            ),
+        ):
+            if params:  # most claims only send: skip preparing the other statements
+                cursor.executemany(sql, params)
         return len(rows), bool(reschedule or expire or orphans)
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> int:

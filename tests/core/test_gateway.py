@@ -566,3 +566,9 @@ def test_module_imports_neither_textual_nor_the_cli() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_unparsable_base_url_is_transient_not_raised() -> None:
+    async with GatewayClient("http://exa mple.invalid:99999/v1", "tok") as gateway:
+        result = await gateway.send(1, PHONE, "x")
+    assert (result.outcome, result.reason) == (T, "bad gateway URL")
