@@ -384,7 +384,8 @@ class GatewayClient:
         try:
             request = httpx.Request(
                 "POST",
-                self._base.join(f"send/{msg_id}"),
+                # A string, parsed once by Request: URL.join parses twice more.
+                f"{self._base_url}/send/{msg_id}",
                 content=body,
                 headers=headers,
                 extensions=self._timeouts,
