@@ -39,20 +39,6 @@ class CircuitBreaker:
         """Monotonic time when the next probe may go, while open."""
         return self.opened_at + self.current_cooldown if self.state is BreakerState.OPEN else None
 
-    def allow(self) -> bool:
-        """Whether a request may start now; claims the probe slot when half-open."""
-        if (
-            self.state is BreakerState.OPEN
-            and self.clock() >= self.opened_at + self.current_cooldown
-        ):
-            self.state = BreakerState.HALF_OPEN
-        if self.state is BreakerState.CLOSED:
-            return True
-        if self.state is BreakerState.HALF_OPEN and not self.probe_in_flight:
-            self.probe_in_flight = True
-            return True
-        return False
-
     def capacity(self) -> int | None:
         """How many requests may start now: None = unbounded, else 0 or 1 (the probe)."""
         if (
@@ -64,16 +50,22 @@ class CircuitBreaker:
             return None
         return 1 if self.state is BreakerState.HALF_OPEN and not self.probe_in_flight else 0
 
+    def allow(self) -> bool:
+        """Whether a request may start now; claims the probe slot when half-open."""
+        room = self.capacity()
+        if room == 1:
+            self.probe_in_flight = True
+        return room is None or room == 1
+
     def success(self) -> bool:
         """Record an answered request; True when this closed the breaker."""
         self.failures = 0
-        was_probe = self.state is BreakerState.HALF_OPEN
-        if self.state is not BreakerState.CLOSED:
-            self.state = BreakerState.CLOSED
-            self.current_cooldown = self.cooldown
-            self.probe_in_flight = False
-            return was_probe or True
-        return False
+        if self.state is BreakerState.CLOSED:
+            return False
+        self.state = BreakerState.CLOSED
+        self.current_cooldown = self.cooldown
+        self.probe_in_flight = False
+        return True
 
     def failure(self) -> bool:
         """Record a transient failure; True when this opened the breaker."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -155,7 +156,7 @@ class Sender:
 
     def set_token(self, token: str) -> None:
         """Use a new token; a credentials stop ends because the token changed."""
-        self.config = _replace(self.config, token=token)
+        self.config = dataclasses.replace(self.config, token=token)
         if self._gateway is not None:
             self._gateway.set_token(token)
         if self.credentials_error is not None:
@@ -603,9 +604,3 @@ class Sender:
 def _id_list(ids: list[int], limit: int = 20) -> str:
     shown = ",".join(str(i) for i in ids[:limit])
     return shown + (f",... ({len(ids)} in all)" if len(ids) > limit else "")
-
-
-def _replace(config: SenderConfig, **changes: object) -> SenderConfig:
-    from dataclasses import replace
-
-    return replace(config, **changes)  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import peewee as pw
 
@@ -200,11 +199,3 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
 def release_database(db: pw.SqliteDatabase) -> None:
     """Mark a store closed so another may be opened in this process."""
     db.notifier_open = False
-
-
-def row_dict(model: pw.Model) -> dict[str, Any]:
-    """A model's column values by field name (foreign keys as ids)."""
-    return {
-        name: getattr(model, f.column_name if isinstance(f, pw.ForeignKeyField) else name)
-        for name, f in model._meta.fields.items()
-    }
