@@ -40,17 +40,31 @@ class ReportsWorkerErrors(DOMNode):
         report_worker_failure(self.app, event.worker, event.state)
 
 
-class FailureStreak:
-    """Runs a periodic read: every failure logged, only the first of a streak notified.
+class PeriodicRead:
+    """A screen's periodic read: one at a time, failures logged, the first of a streak notified.
 
-    A broken store must not bury the screen under a notification a second.
+    One at a time because on a huge store a read may outlast the interval, and
+    queueing more behind it would only show stale figures later. Notified once
+    per streak because a broken store must not bury the screen under a
+    notification a second.
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, name: str) -> None:
         self.what = what
+        self.name = name
+        self.busy = False
         self.failing = False
 
-    async def run(self, node: DOMNode, read: Callable[[], Awaitable[None]]) -> None:
+    def start(
+        self, node: DOMNode, read: Callable[[], Awaitable[None]], *, force: bool = False
+    ) -> None:
+        """Run ``read`` in a worker of ``node`` unless one is running (``force``: anyway)."""
+        if self.busy and not force:
+            return
+        self.busy = True
+        node.run_worker(self._run(node, read), name=self.name, exit_on_error=False)
+
+    async def _run(self, node: DOMNode, read: Callable[[], Awaitable[None]]) -> None:
         try:
             await read()
         except Exception as err:
@@ -60,3 +74,5 @@ class FailureStreak:
             self.failing = True
         else:
             self.failing = False
+        finally:
+            self.busy = False

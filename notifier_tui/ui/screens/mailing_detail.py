@@ -26,7 +26,7 @@ from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_table import LiveTable
-from notifier_tui.ui.workers import FailureStreak, ReportsWorkerErrors
+from notifier_tui.ui.workers import PeriodicRead, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
@@ -117,8 +117,7 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
         """Index of the first message of the page shown, among those matching."""
         self.detail: MailingDetail | None = None
         """What the last read returned."""
-        self._loading = False
-        self._streak = FailureStreak(f"read mailing #{mailing_id}")
+        self._reader = PeriodicRead(f"read mailing #{mailing_id}", "mailing detail")
         self._gone = False
         self._generation = 0
         self._timer: Timer | None = None
@@ -171,17 +170,9 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
     def on_store_changed(self, _message: StoreChanged) -> None:
         self._tick()
 
-    def _tick(self) -> None:
-        if self._loading or self._gone:
-            return
-        self._loading = True
-        self.run_worker(self._reload_reporting(), name="mailing detail", exit_on_error=False)
-
-    async def _reload_reporting(self) -> None:
-        try:
-            await self._streak.run(self, self.reload)
-        finally:
-            self._loading = False
+    def _tick(self, *, force: bool = False) -> None:
+        if not self._gone:
+            self._reader.start(self, self.reload, force=force)
 
     async def reload(self) -> None:
         """Read the counts and the current page off the loop and show them."""
@@ -313,5 +304,4 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
         # A user's change must show even if a periodic read is in flight: that
         # read is now stale (another generation) and is dropped when it lands.
         self._generation += 1
-        self._loading = False
-        self._tick()
+        self._tick(force=True)

@@ -27,7 +27,7 @@ from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable
-from notifier_tui.ui.workers import FailureStreak, ReportsWorkerErrors
+from notifier_tui.ui.workers import PeriodicRead, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.ui.app import NotifierApp
@@ -83,8 +83,7 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         self.stats: OverallStats | None = None
         """The statistics shown now (``None`` until the first read)."""
         self._by_id: dict[int, MailingRecord] = {}
-        self._loading = False
-        self._streak = FailureStreak("read the statistics")
+        self._reader = PeriodicRead("read the statistics", "stats refresh")
         self._timer: Timer | None = None
 
     @property
@@ -131,18 +130,7 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         self._tick()
 
     def _tick(self) -> None:
-        # One read at a time: on a huge store a read may outlast the interval,
-        # and queueing more behind it would only show stale figures later.
-        if self._loading:
-            return
-        self._loading = True
-        self.run_worker(self._reload_reporting(), name="stats refresh", exit_on_error=False)
-
-    async def _reload_reporting(self) -> None:
-        try:
-            await self._streak.run(self, self.reload)
-        finally:
-            self._loading = False
+        self._reader.start(self, self.reload)
 
     async def reload(self) -> None:
         """Read the overall statistics off the loop and show them (tests await this)."""
