@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from http_clients import bare_rate, start_simulator_process, stop_simulator_process
 
-from notifier_tui.core.sender import Sender, SenderConfig
+from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
 
 

@@ -8,7 +8,7 @@ ids from a queue (the sender's shape, PERFORMANCE.md), using:
 - ``httpx``: one plain ``httpx.AsyncClient`` with C connections;
 - ``httpx-pools``: several plain httpx clients of <= 8 connections, round-robin;
 - ``httpx-aiohttp``: one httpx client on ``httpx_aiohttp.AiohttpTransport``;
-- ``gateway-client``: :class:`notifier_tui.core.gateway.GatewayClient` itself;
+- ``gateway-client``: :class:`notifier_tui.core.sending.gateway.GatewayClient` itself;
 - ``aiohttp``: a bare ``aiohttp.ClientSession`` (the reference).
 
 The simulator runs in its own process, so it never takes CPU from the loop
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from notifier_tui.core.gateway import GatewayClient, OutcomeClass  # noqa: E402
+from notifier_tui.core.sending.gateway import GatewayClient, OutcomeClass  # noqa: E402
 
 KINDS = ("httpx", "httpx-pools", "httpx-aiohttp", "gateway-client", "aiohttp")
 REFERENCE = "aiohttp"
@@ -54,7 +54,7 @@ Post = Callable[[int], Awaitable[bool]]
 def start_simulator_process(
     timeout: float = 15.0, **knobs: float | int | str
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m notifier_tui.simulator --port 0`` and learn its base URL.
+    """Start ``python -m notifier_tui.sim.simulator --port 0`` and learn its base URL.
 
     Args:
         timeout: Seconds to wait for the listening line.
@@ -67,7 +67,7 @@ def start_simulator_process(
     Raises:
         RuntimeError: it exited or printed nothing in time.
     """
-    argv = [sys.executable, "-m", "notifier_tui.simulator", "--port", "0"]
+    argv = [sys.executable, "-m", "notifier_tui.sim.simulator", "--port", "0"]
     for name, value in knobs.items():
         flag = "retry-after" if name == "retry_after_s" else name.replace("_", "-")
         argv += [f"--{flag}", str(value)]

@@ -1,3 +1,3 @@
-from notifier_tui.cli import main
+from notifier_tui.cli.entry import main
 
 raise SystemExit(main())

@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python screenshots/make_screenshots.py
 
-The demo data (``notifier_tui.demo.seed_demo``) goes into a temporary store
+The demo data (``notifier_tui.ui.demo.seed_demo``) goes into a temporary store
 with a fixed clock and seed, then the active mailing is advanced as if the
 sender had worked on it for a few minutes. No sender runs: the live figures
 are one fixed snapshot and the log holds fixed lines, so the same code gives
@@ -28,15 +28,15 @@ from zoneinfo import ZoneInfo
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from notifier_tui.config import Settings
 from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.rules import MailingState, MessageStatus
+from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.core.store import Store
-from notifier_tui.demo import seed_demo
-from notifier_tui.logs import LogRing
+from notifier_tui.settings.config import Settings
+from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.app import NotifierApp, create_app
-from notifier_tui.ui.standby import StandbyFigures
+from notifier_tui.ui.demo import seed_demo
 
 OUT = Path(__file__).resolve().parent
 """Where the SVGs go: beside this script."""
@@ -139,7 +139,7 @@ def log_lines(store: Store, now: datetime, rng: random.Random) -> list[str]:
         (
             300.5,
             "INFO   ",
-            "ui.launch",
+            "cli.launch",
             "demo: store in a temporary directory, simulated gateway on http://127.0.0.1:8765",
         ),
         (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from notifier_tui.core.store import Store
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -13,12 +13,12 @@ import textwrap
 
 REQUIRED = (
     "notifier_tui.core",
-    "notifier_tui.core.store",
+    "notifier_tui.core.store.facade",
     "notifier_tui.core.stats",
     "notifier_tui.core.rules",
 )
 # Being written alongside; checked whenever they exist and import.
-OPTIONAL = ("notifier_tui.core.sender", "notifier_tui.core.gateway")
+OPTIONAL = ("notifier_tui.core.sending.sender", "notifier_tui.core.sending.gateway")
 
 _PROBE = textwrap.dedent(
     """
@@ -65,7 +65,7 @@ def test_core_loads_no_textual_and_no_cli_or_ui() -> None:
     outer = [
         m
         for m in modules
-        if m.startswith(("notifier_tui.cli", "notifier_tui.ui", "notifier_tui.daemon"))
+        if m.startswith(("notifier_tui.cli.entry", "notifier_tui.ui", "notifier_tui.ops.daemon"))
     ]
     assert outer == [], f"the core imports the layers above it: {outer}"
     # Report (not fail on) core modules that did not import at all.

@@ -25,10 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from notifier_tui.core import events as ev
 from notifier_tui.core.events import BreakerState, GatewayHealth
-from notifier_tui.core.sender import Sender, SenderConfig
+from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.metrics import OUTCOMES, Metrics, start_metrics
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.ops.metrics import OUTCOMES, Metrics, start_metrics
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -34,17 +34,17 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from notifier_tui import report_job
-from notifier_tui.cli import main
-from notifier_tui.config import Settings
+from notifier_tui.cli.entry import main
 from notifier_tui.core import report
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.secret import Secret
-from notifier_tui.core.sender import Sender, SenderConfig
+from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.mailer import MailError, SmtpConfig, build_message, send_mail
-from notifier_tui.report_job import DailyReportJob, RunResult, install_daily_report
+from notifier_tui.ops import report_job
+from notifier_tui.ops.mailer import MailError, SmtpConfig, build_message, send_mail
+from notifier_tui.ops.report_job import DailyReportJob, RunResult, install_daily_report
+from notifier_tui.settings.config import Settings
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notifier_tui.core.gateway import GatewayClient, OutcomeClass, classify_response
-from notifier_tui.simulator import (
+from notifier_tui.core.sending.gateway import GatewayClient, OutcomeClass, classify_response
+from notifier_tui.sim.simulator import (
     GatewaySimulator,
     SimulatorConfig,
     ThreadedSimulator,
@@ -491,7 +491,7 @@ def test_cli_prints_the_listening_line_and_exits_0_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "notifier_tui.simulator", "--port", "0"),
+            *(sys.executable, "-m", "notifier_tui.sim.simulator", "--port", "0"),
             *("--token", "s3cr3t", "--fail-rate", "0", "--seed", "1", "--latency-ms", "1"),
         ],
         stdout=subprocess.PIPE,
@@ -523,7 +523,7 @@ def test_cli_prints_the_listening_line_and_exits_0_on_sigterm() -> None:
 
 def test_cli_rejects_bad_rates() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "notifier_tui.simulator", "--fail-rate", "3"],
+        [sys.executable, "-m", "notifier_tui.sim.simulator", "--fail-rate", "3"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -16,7 +16,7 @@ import peewee as pw
 
 from notifier_tui.core.records import MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES
-from notifier_tui.core.tables import Message
+from notifier_tui.core.store.schema import Message
 
 
 def _ts(value: float | None) -> datetime | None:

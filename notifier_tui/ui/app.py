@@ -26,9 +26,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
-from notifier_tui.config import Settings, sender_config
 from notifier_tui.core.store import Store
-from notifier_tui.logs import LogRing
+from notifier_tui.settings.config import Settings, sender_config
+from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.bridge import Coalescer, SenderBridge
 from notifier_tui.ui.hangup import detach_output, exit_without_terminal, terminal_hung_up
 from notifier_tui.ui.live import LiveApp
@@ -41,7 +41,7 @@ from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
 from notifier_tui.ui.workers import report_worker_failure
 
 if TYPE_CHECKING:
-    from notifier_tui.core.sender import Sender
+    from notifier_tui.core.sending.sender import Sender
 
 log = logging.getLogger("notifier_tui.ui")
 
@@ -274,7 +274,7 @@ def create_app(
     the_sender = None
     if sender:
         # Imported here: a UI without a sender (tests, screenshots) need not load httpx.
-        from notifier_tui.core.sender import Sender
+        from notifier_tui.core.sending.sender import Sender
 
         the_sender = Sender(store, sender_config(settings, role="ui", auto_takeover=False))
     return NotifierApp(
@@ -285,17 +285,3 @@ def create_app(
         clock=clock or store.clock,
         simulator=simulator,
     )
-
-
-def run_ui(settings: Settings) -> int:
-    """``notifier-tui``: the UI on the store from the settings; returns the exit status."""
-    from notifier_tui.ui.launch import run_ui as run
-
-    return run(settings)
-
-
-def run_demo(settings: Settings) -> int:
-    """``notifier-tui --demo``: the UI on a throwaway store and a built-in gateway."""
-    from notifier_tui.ui.launch import run_demo as run
-
-    return run(settings)

@@ -18,14 +18,14 @@ from textual.reactive import var
 from textual.screen import ModalScreen
 
 from notifier_tui.core import events as ev
+from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.ui.bridge import SenderActivity, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
-from notifier_tui.ui.standby import StandbyFigures
 
 if TYPE_CHECKING:
-    from notifier_tui.config import Settings
-    from notifier_tui.core.sender import Sender
+    from notifier_tui.core.sending.sender import Sender
     from notifier_tui.core.store import Store
+    from notifier_tui.settings.config import Settings
 
 log = logging.getLogger("notifier_tui.ui")
 

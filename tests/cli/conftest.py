@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from notifier_tui.cli import main
+from notifier_tui.cli.entry import main
 
 TABLES = ("client", "mailing", "message")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier_tui.config import SETTING_NAMES, read_config_file
+from notifier_tui.settings.config import SETTING_NAMES, read_config_file
 from tests.cli.conftest import Run, assert_bad_input, dump, phone
 
 TOKEN = "tok-Zq81-secret-value"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from notifier_tui.config import Settings
+from notifier_tui.settings.config import Settings
 from tests.cli.conftest import Run, assert_bad_input, phone
 
 SCRIPT = Path(sys.executable).parent / "notifier-tui"
@@ -61,14 +61,14 @@ class Recorder:
 
 @pytest.fixture
 def fake_ui(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
-    module = types.ModuleType("notifier_tui.ui.app")
+    module = types.ModuleType("notifier_tui.cli.launch")
     module.run_ui = Recorder()  # type: ignore[attr-defined]
     module.run_demo = Recorder()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "notifier_tui.ui.app", module)
+    monkeypatch.setitem(sys.modules, "notifier_tui.cli.launch", module)
     # Stand-ins for the modules others write: these tests are about the dispatch only.
-    daemon = types.ModuleType("notifier_tui.daemon")
+    daemon = types.ModuleType("notifier_tui.ops.daemon")
     daemon.run_daemon = Recorder()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "notifier_tui.daemon", daemon)
+    monkeypatch.setitem(sys.modules, "notifier_tui.ops.daemon", daemon)
     return types.SimpleNamespace(ui=module.run_ui, demo=module.run_demo, daemon=daemon.run_daemon)
 
 
@@ -128,9 +128,9 @@ def test_usage_errors(
 
 @pytest.fixture
 def fake_sim(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    module = types.ModuleType("notifier_tui.simulator")
+    module = types.ModuleType("notifier_tui.sim.simulator")
     module.run_cli = Recorder(0)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "notifier_tui.simulator", module)
+    monkeypatch.setitem(sys.modules, "notifier_tui.sim.simulator", module)
     return module.run_cli  # type: ignore[attr-defined,no-any-return]
 
 
@@ -176,7 +176,7 @@ def _run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_importing_the_cli_loads_no_textual() -> None:
     probe = (
-        "import json, sys, notifier_tui.cli\n"
+        "import json, sys, notifier_tui.cli.entry\n"
         "print(json.dumps(sorted(m for m in sys.modules"
         " if m.split('.')[0] == 'textual' or m.startswith('notifier_tui.ui'))))"
     )
@@ -187,7 +187,7 @@ def test_importing_the_cli_loads_no_textual() -> None:
 
 def test_a_subcommand_loads_no_textual(db: Path) -> None:
     probe = (
-        "import sys; from notifier_tui.cli import main\n"
+        "import sys; from notifier_tui.cli.entry import main\n"
         f"code = main(['--db', {str(db)!r}, 'client', 'list', '--json'])\n"
         "assert code == 0, code\n"
         "print([m for m in sys.modules if m.split('.')[0] == 'textual'], file=sys.stderr)"
@@ -243,8 +243,8 @@ def test_console_script(db: Path) -> None:
 
 
 def test_real_gateway_sim_help() -> None:
-    if importlib.util.find_spec("notifier_tui.simulator") is None:
-        pytest.skip("notifier_tui.simulator is not written yet")
+    if importlib.util.find_spec("notifier_tui.sim.simulator") is None:
+        pytest.skip("notifier_tui.sim.simulator is not written yet")
     result = _run(sys.executable, "-m", "notifier_tui", "gateway-sim", "--help")
     assert result.returncode == 0, result.stderr
     assert "--port" in result.stdout

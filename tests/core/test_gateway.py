@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier_tui.core.gateway import (
+from notifier_tui.core.sending.gateway import (
     DEFAULT_BASE_URL,
     GatewayClient,
     GatewayResult,
@@ -28,7 +28,7 @@ from notifier_tui.core.gateway import (
     classify_response,
     parse_retry_after,
 )
-from notifier_tui.simulator import GatewaySimulator
+from notifier_tui.sim.simulator import GatewaySimulator
 from tests.simfixtures import simulator  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.timeout(15)
@@ -558,8 +558,8 @@ def test_constructor_rejects_nonsense() -> None:
 
 def test_module_imports_neither_textual_nor_the_cli() -> None:
     probe = (
-        "import sys, notifier_tui.core.gateway; "
-        "print(any(m == 'textual' or m.startswith(('textual.', 'notifier_tui.cli')) "
+        "import sys, notifier_tui.core.sending.gateway; "
+        "print(any(m == 'textual' or m.startswith(('textual.', 'notifier_tui.cli.entry')) "
         "for m in sys.modules))"
     )
     out = subprocess.run(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier_tui.core import tables
 from notifier_tui.core.store import Store
+from notifier_tui.core.store import schema as tables
 from tests.core.conftest import FakeClock, phone
 
 
@@ -145,7 +145,7 @@ def test_concurrent_first_opens(tmp_path: Path) -> None:
     """Several processes creating the same store at once all succeed."""
     path = tmp_path / "race.db"
     code = (
-        "import sys; from notifier_tui.core.store import Store; "
+        "import sys; from notifier_tui.core.store.facade import Store; "
         "s = Store(sys.argv[1]); s.count_clients(); s.close()"
     )
     procs = [

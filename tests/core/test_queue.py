@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
-from notifier_tui.core.tables import Mailing
+from notifier_tui.core.store.schema import Mailing
 from tests.core.conftest import FakeClock, message_rows, phone, statuses
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from notifier_tui.core import events as ev
-from notifier_tui.core.gateway import GatewayClient, GatewayResult
-from notifier_tui.core.sender import Sender, SenderConfig
+from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult
+from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,8 +21,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from notifier_tui.config import Settings
 from notifier_tui.core.store import Store
+from notifier_tui.settings.config import Settings
 from notifier_tui.ui.app import NotifierApp, create_app
 from tests.fakeclock import FakeClock as _FakeClock
 

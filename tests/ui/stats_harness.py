@@ -25,7 +25,7 @@ import notifier_tui
 from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
-from notifier_tui.logs import LogRing
+from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 

@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Input, Static
 
-from notifier_tui.config import Settings
 from notifier_tui.core import events as ev
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.settings.config import Settings
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp
 from notifier_tui.ui.bridge import SenderActivity, SenderBridge, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from notifier_tui.config import Settings
+from notifier_tui.cli.launch import demo_app
 from notifier_tui.core.rules import MailingState
 from notifier_tui.core.store import Store
-from notifier_tui.demo import seed_demo
-from notifier_tui.ui.launch import demo_app
+from notifier_tui.settings.config import Settings
+from notifier_tui.ui.demo import seed_demo
 from tests.ui.conftest import SIZE, T0, FakeClock, wait_for
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Log
 
 from notifier_tui.core.store import Store
-from notifier_tui.logs import LogRing
+from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.screens import log as log_screen
 from notifier_tui.ui.screens.log import LogScreen, compact, compile_filter
 from tests.ui.conftest import AppFactory, settle, wait_for

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from textual.screen import Screen
 
-from notifier_tui.config import Settings
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.settings.config import Settings
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen

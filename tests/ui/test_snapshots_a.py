@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
-from notifier_tui.demo import demo_clients
+from notifier_tui.ui.demo import demo_clients
 from tests.ui.conftest import T0, AppFactory, settle
 
 pytestmark = pytest.mark.timeout(60)

@@ -16,9 +16,9 @@ import pytest
 from textual.pilot import Pilot
 
 from notifier_tui.core.events import SenderSnapshot
+from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.core.store import Store
-from notifier_tui.logs import LogRing
-from notifier_tui.ui.standby import StandbyFigures
+from notifier_tui.settings.logs import LogRing
 from tests.ui.conftest import AppFactory, FakeClock, settle
 from tests.ui.stats_harness import seed, snapshot
 

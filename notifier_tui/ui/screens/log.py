@@ -1,6 +1,6 @@
 """The application's recent log lines, live, filterable by text.
 
-The lines come from the app's :class:`~notifier_tui.logs.LogRing`: all of it
+The lines come from the app's :class:`~notifier_tui.settings.logs.LogRing`: all of it
 when the screen mounts or the filter changes, then each new line through a
 ring listener. Listeners are called from whatever thread logs (the sender's
 loop, the store's thread, a worker), so the listener only appends to a
@@ -30,7 +30,7 @@ from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from notifier_tui.logs import LogRing
+    from notifier_tui.settings.logs import LogRing
     from notifier_tui.ui.app import NotifierApp
 
 MAX_LINES = 5000
@@ -48,7 +48,7 @@ _PREFIX = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d{3} (\w+ *) notifier_
 def compact(line: str) -> str:
     """A log line without what every line repeats: the date, milliseconds, ``notifier_tui.``.
 
-    ``2026-03-02 09:00:13,000 INFO    notifier_tui.core.sender: answer …``
+    ``2026-03-02 09:00:13,000 INFO    notifier_tui.core.sending.sender: answer …``
     becomes ``09:00:13 INFO    core.sender: answer …``, so at 80 columns the
     message itself shows. Lines in another format are left as they are; the
     filter still sees the whole line.

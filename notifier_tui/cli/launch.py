@@ -17,13 +17,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notifier_tui.config import Settings
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
-from notifier_tui.demo import seed_demo
-from notifier_tui.logs import LogRing, remove_handlers, setup_logging
-from notifier_tui.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.settings.config import Settings
+from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
+from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
+from notifier_tui.ui.demo import seed_demo
 
 log = logging.getLogger("notifier_tui.ui")
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from notifier_tui import cli_tables
+from notifier_tui.cli import render as cli_tables
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.store import Store

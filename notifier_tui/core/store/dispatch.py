@@ -18,8 +18,8 @@ import peewee as pw
 from notifier_tui.core import rules
 from notifier_tui.core.records import Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
-from notifier_tui.core.sqlutil import chunks, writes_if_changed
-from notifier_tui.core.tables import Mailing, Message
+from notifier_tui.core.store.schema import Mailing, Message
+from notifier_tui.core.store.sqlutil import chunks, writes_if_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class _LiveMailing(NamedTuple):
 
 
 class QueueOps:
-    """Mixed into :class:`~notifier_tui.core.store.Store`."""
+    """Mixed into :class:`~notifier_tui.core.store.facade.Store`."""
 
     db: pw.SqliteDatabase
     clock: Callable[[], datetime]

@@ -32,17 +32,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from notifier_tui.core import events as ev
-from notifier_tui.core.breaker import CircuitBreaker, backoff_delay
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.events import BreakerState, GatewayHealth
-from notifier_tui.core.gateway import GatewayClient, GatewayResult, OutcomeClass
-from notifier_tui.core.livestats import LiveWindow
-from notifier_tui.core.queue import DispatchStep
-from notifier_tui.core.ratelimit import TokenBucket
 from notifier_tui.core.records import Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.scheduling import PeriodicJobs
+from notifier_tui.core.sending.breaker import CircuitBreaker, backoff_delay
+from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult, OutcomeClass
+from notifier_tui.core.sending.livestats import LiveWindow
+from notifier_tui.core.sending.ratelimit import TokenBucket
 from notifier_tui.core.store import Store, utcnow
+from notifier_tui.core.store.dispatch import DispatchStep
 
 log = logging.getLogger("notifier_tui.sender")
 
@@ -51,7 +51,7 @@ EventCallback = Callable[[ev.Event], None]
 
 @dataclass(frozen=True)
 class SenderConfig:
-    """The sender's knobs; see :class:`notifier_tui.config.Settings` for their meaning."""
+    """The sender's knobs; see :class:`notifier_tui.settings.config.Settings` for their meaning."""
 
     base_url: str = DEFAULT_BASE_URL
     token: str = ""

@@ -23,10 +23,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import peewee as pw
 
-from notifier_tui.core import rules, stats, tables
+from notifier_tui.core import rules, stats
 from notifier_tui.core.errors import ConflictError, NotFoundError, RowErrors, ValidationError
-from notifier_tui.core.lease import LeaseOps
-from notifier_tui.core.queue import QueueOps
 from notifier_tui.core.records import (
     ClientRecord,
     ImportResult,
@@ -34,8 +32,11 @@ from notifier_tui.core.records import (
     MessageRecord,
 )
 from notifier_tui.core.rules import MessageStatus
-from notifier_tui.core.sqlutil import AudienceFilter, writes
-from notifier_tui.core.tables import Client, Mailing, Message
+from notifier_tui.core.store import schema as tables
+from notifier_tui.core.store.dispatch import QueueOps
+from notifier_tui.core.store.lease import LeaseOps
+from notifier_tui.core.store.schema import Client, Mailing, Message
+from notifier_tui.core.store.sqlutil import AudienceFilter, writes
 
 P = ParamSpec("P")
 T = TypeVar("T")

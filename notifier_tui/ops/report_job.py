@@ -39,19 +39,19 @@ from time import monotonic
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from notifier_tui.config import Settings
 from notifier_tui.core import report
 from notifier_tui.core.errors import ValidationError
-from notifier_tui.mailer import (
+from notifier_tui.ops.mailer import (
     MailError,
     SmtpConfig,
     build_message,
     send_mail,
     send_mail_async,
 )
+from notifier_tui.settings.config import Settings
 
 if TYPE_CHECKING:
-    from notifier_tui.core.sender import Sender
+    from notifier_tui.core.sending.sender import Sender
     from notifier_tui.core.store import Store
 
 log = logging.getLogger("notifier_tui.report")

@@ -13,14 +13,14 @@ import asyncio
 import logging
 import signal
 
-from notifier_tui.config import Settings, sender_config
-from notifier_tui.core.sender import Sender
+from notifier_tui.core.sending.sender import Sender
 from notifier_tui.core.store import Store
-from notifier_tui.logs import remove_handlers, setup_logging
-from notifier_tui.metrics import MetricsServer, start_metrics
-from notifier_tui.report_job import install_daily_report
+from notifier_tui.ops.metrics import MetricsServer, start_metrics
+from notifier_tui.ops.report_job import install_daily_report
+from notifier_tui.settings.config import Settings, sender_config
+from notifier_tui.settings.logs import remove_handlers, setup_logging
 
-log = logging.getLogger("notifier_tui.daemon")
+log = logging.getLogger("notifier_tui.ops.daemon")
 
 
 def run_daemon(settings: Settings) -> int:

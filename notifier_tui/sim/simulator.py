@@ -15,7 +15,7 @@ Extra endpoints, without auth, so another process can drive it:
 - ``POST /reset``: clear the counters;
 - ``POST /config``: a JSON object of :class:`SimulatorConfig` fields to change.
 
-Run it standalone with ``python -m notifier_tui.simulator --help``.
+Run it standalone with ``python -m notifier_tui.sim.simulator --help``.
 """
 
 from __future__ import annotations

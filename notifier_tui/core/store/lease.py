@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 import peewee as pw
 
 from notifier_tui.core.records import LeaseInfo
-from notifier_tui.core.tables import Lease
+from notifier_tui.core.store.schema import Lease
 
 
 class LeaseOps:
-    """Mixed into :class:`~notifier_tui.core.store.Store`."""
+    """Mixed into :class:`~notifier_tui.core.store.facade.Store`."""
 
     db: pw.SqliteDatabase
     clock: Callable[[], datetime]

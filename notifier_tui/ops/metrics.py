@@ -42,9 +42,9 @@ from notifier_tui.core.rules import ALL_STATUSES, MailingState
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from notifier_tui.core.sender import Sender
+    from notifier_tui.core.sending.sender import Sender
 
-log = logging.getLogger("notifier_tui.metrics")
+log = logging.getLogger("notifier_tui.ops.metrics")
 
 OUTCOMES = (
     "ok",

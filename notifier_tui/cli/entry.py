@@ -8,7 +8,7 @@ exit status 2 and one line ``notifier-tui: error: <field>: <rule>`` on stderr;
 
 Textual, the daemon and the simulator are imported only on the paths that run
 them, so a subcommand starts fast and runs where Textual cannot (a test
-proves ``import notifier_tui.cli`` loads no Textual).
+proves ``import notifier_tui.cli.entry`` loads no Textual).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from notifier_tui import paths
-from notifier_tui.config import ENV_PREFIX, Settings, load_settings
 from notifier_tui.core.errors import NotFoundError, RowErrors, ValidationError
 from notifier_tui.core.rules import ALL_STATUSES
+from notifier_tui.settings import paths
+from notifier_tui.settings.config import ENV_PREFIX, Settings, load_settings
 
 if TYPE_CHECKING:
     from notifier_tui.core.store import Store
@@ -472,7 +472,7 @@ def _open_store(settings: Settings) -> Store:
 
 
 def _run_store_command(args: argparse.Namespace, settings: Settings) -> int:
-    from notifier_tui.cli_commands import HANDLERS
+    from notifier_tui.cli.commands import HANDLERS
 
     handler = HANDLERS[(args.command, getattr(args, "action", None))]
     store = _open_store(settings)
@@ -489,7 +489,8 @@ def _run_store_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_config(args: argparse.Namespace, redact: Redactor) -> int:
-    from notifier_tui import cli_config, cli_tables
+    from notifier_tui.cli import config_commands as cli_config
+    from notifier_tui.cli import render as cli_tables
 
     path = args.config or paths.config_file()
     if args.action == "path":
@@ -507,9 +508,9 @@ def _run_config(args: argparse.Namespace, redact: Redactor) -> int:
 
 
 def _run_report(args: argparse.Namespace, settings: Settings, redact: Redactor) -> int:
-    from notifier_tui import report_job
     from notifier_tui.core.report import parse_day
-    from notifier_tui.mailer import MailError, SmtpConfig
+    from notifier_tui.ops import report_job
+    from notifier_tui.ops.mailer import MailError, SmtpConfig
 
     day = parse_day(args.day) if args.day else None
     # Checked before anything is read, so missing SMTP settings are bad input (exit 2).
@@ -550,7 +551,7 @@ def _dispatch(
         rest = _split_sim(argv, extras)
         if rest is None:
             raise _unrecognised(extras)
-        from notifier_tui.simulator import run_cli
+        from notifier_tui.sim.simulator import run_cli
 
         return run_cli(rest)
     if args.command is not None:
@@ -576,11 +577,11 @@ def _dispatch(
         return Exit.OK
     runner: Callable[[Settings], int]
     if args.daemon:
-        from notifier_tui.daemon import run_daemon as runner
+        from notifier_tui.ops.daemon import run_daemon as runner
     elif args.demo:
-        from notifier_tui.ui.app import run_demo as runner
+        from notifier_tui.cli.launch import run_demo as runner
     else:
-        from notifier_tui.ui.app import run_ui as runner
+        from notifier_tui.cli.launch import run_ui as runner
     return runner(settings)
 
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from notifier_tui.config import Settings
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.secret import Secret
+from notifier_tui.settings.config import Settings
 
-log = logging.getLogger("notifier_tui.mailer")
+log = logging.getLogger("notifier_tui.ops.mailer")
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 

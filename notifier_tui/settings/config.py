@@ -14,14 +14,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from notifier_tui import paths
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.rules import validate_timezone
 from notifier_tui.core.secret import Secret
+from notifier_tui.settings import paths
 
 if TYPE_CHECKING:
-    from notifier_tui.core.sender import SenderConfig
+    from notifier_tui.core.sending.sender import SenderConfig
 
 ENV_PREFIX = "NOTIFIER_"
 
@@ -191,7 +191,7 @@ def load_settings(
 def sender_config(settings: Settings, *, role: str, auto_takeover: bool = True) -> SenderConfig:
     """The sender's knobs out of the settings (the token revealed only here)."""
     # Imported here so reading settings (every CLI call) does not load httpx/aiohttp.
-    from notifier_tui.core.sender import SenderConfig
+    from notifier_tui.core.sending.sender import SenderConfig
 
     return SenderConfig(
         base_url=settings.base_url,

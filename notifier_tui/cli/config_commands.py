@@ -1,6 +1,6 @@
 """``notifier-tui config ...``: show the effective settings, write a template, print the path.
 
-The template is generated from :class:`~notifier_tui.config.Settings` itself
+The template is generated from :class:`~notifier_tui.settings.config.Settings` itself
 (names, defaults and attribute docstrings), so a new setting appears in
 ``config init`` without anyone remembering to add it here.
 """
@@ -16,10 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from notifier_tui import config
-from notifier_tui.config import ENV_PREFIX, Settings
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.secret import Secret
+from notifier_tui.settings import config
+from notifier_tui.settings.config import ENV_PREFIX, Settings
 
 _HEADER = """\
 # notifier-tui settings (TOML).

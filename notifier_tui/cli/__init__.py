@@ -1,0 +1,1 @@
+"""The command line: ``notifier-tui`` and its subcommands (see :mod:`notifier_tui.cli.entry`)."""

@@ -1,0 +1,1 @@
+"""The sender: its task tree, gateway client, circuit breaker and rate limit."""

@@ -1,0 +1,1 @@
+"""Server operations: the daemon, Prometheus metrics, the daily report and its mailer."""

@@ -1,0 +1,1 @@
+"""Settings from flags, environment, TOML and defaults; platformdirs paths; logging set-up."""
