@@ -1,0 +1,141 @@
+"""What each kind of command runs once the arguments are parsed.
+
+``config``, ``report``, ``--locate`` and the store subcommands each have one
+function here; :mod:`notifier_tui.cli.entry` picks one and maps its errors to
+an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from notifier_tui.cli.parser import PROG
+from notifier_tui.cli.redact import Redactor
+from notifier_tui.core.errors import ValidationError
+from notifier_tui.settings import paths
+from notifier_tui.settings.config import Settings, load_settings
+from notifier_tui.settings.exit_codes import Exit
+
+if TYPE_CHECKING:
+    from notifier_tui.core.store import Store
+
+
+def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
+    """Settings from the flags, the environment and the config file."""
+    if args.config is not None and not args.locate and not args.config.exists():
+        # An explicit file that is not there is a typo, not "use the defaults".
+        raise ValidationError("config", f"{args.config} does not exist (try `{PROG} config init`)")
+    path = args.config or paths.config_file()
+    try:
+        settings = load_settings(
+            flags={
+                "db": args.db,
+                "base_url": args.base_url,
+                "token": args.token,
+                "concurrency": args.concurrency,
+                "rate_limit": args.rate_limit,
+                "timeout": args.timeout,
+                "log_level": args.log_level,
+                "metrics_port": args.metrics_port,
+                "metrics_host": args.metrics_host,
+            },
+            config_path=args.config,
+        )
+    except (OSError, UnicodeDecodeError) as err:
+        # read_config_file lets these through (a directory, no permission, not UTF-8).
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise ValidationError("config", f"cannot read {path}: {reason}") from None
+    redact.add(settings)
+    return settings
+
+
+def open_store(settings: Settings) -> Store:
+    import peewee
+
+    from notifier_tui.core.store import Store
+
+    try:
+        return Store(settings.db, default_timezone=settings.default_timezone)
+    except (peewee.DatabaseError, OSError, RuntimeError) as err:
+        # Not a store, a newer schema, a directory we cannot create: the --db value is at fault.
+        raise ValidationError("db", f"cannot open {settings.db}: {err}") from None
+
+
+def run_store_command(args: argparse.Namespace, settings: Settings) -> int:
+    from notifier_tui.cli.commands import HANDLERS
+
+    handler = HANDLERS[(args.command, getattr(args, "action", None))]
+    store = open_store(settings)
+    try:
+        output = handler(args, store)
+        # Rendered before closing: the readable form may still count rows.
+        rendered = output.render(args.json)
+    finally:
+        store.close()
+    for note in output.notes:
+        print(note, file=sys.stderr)
+    print(rendered)
+    return Exit.OK
+
+
+def run_config(args: argparse.Namespace, redact: Redactor) -> int:
+    from notifier_tui.cli import config_commands as cli_config
+    from notifier_tui.cli import render as cli_tables
+
+    path = args.config or paths.config_file()
+    if args.action == "path":
+        print(path)
+    elif args.action == "init":
+        cli_config.write_template(path, force=args.force)
+        print(f"wrote {path}")
+    else:
+        settings = settings_from(args, redact)
+        if args.json:
+            print(json.dumps(cli_config.shown_settings(settings), ensure_ascii=False, indent=2))
+        else:
+            print(cli_tables.settings(settings.describe()))
+    return Exit.OK
+
+
+def run_report(args: argparse.Namespace, settings: Settings, redact: Redactor) -> int:
+    from notifier_tui.core.report import parse_day
+    from notifier_tui.ops import report_job
+    from notifier_tui.ops.mailer import MailError, SmtpConfig
+
+    day = parse_day(args.day) if args.day else None
+    # Checked before anything is read, so missing SMTP settings are bad input (exit 2).
+    smtp = SmtpConfig.from_settings(settings) if args.send else None
+    store = open_store(settings)
+    try:
+        built = report_job.build_for(store, settings, day)
+    finally:
+        store.close()
+    if smtp is None:
+        if args.json:
+            print(json.dumps(built.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(built.to_text(), end="")
+        return Exit.OK
+    try:
+        report_job.send_now(smtp, built)
+    except MailError as err:
+        # One line, like every error: a server's answer can span several.
+        print(redact(f"{PROG}: error: report: {' '.join(str(err).split())}"), file=sys.stderr)
+        return Exit.ERROR
+    sent_day = built.day.isoformat()
+    if args.json:
+        print(json.dumps({"sent": True, "day": sent_day, "recipients": list(smtp.recipients)}))
+    else:
+        print(f"report for {sent_day} sent to {', '.join(smtp.recipients)}")
+    return Exit.OK
+
+
+def run_locate(args: argparse.Namespace, settings: Settings) -> int:
+    """``--locate``: where the store, the config file and the log file are."""
+    print(f"store: {settings.db}")
+    print(f"config: {args.config or paths.config_file()}")
+    print(f"log: {settings.log_file}")
+    return Exit.OK
