@@ -1,0 +1,35 @@
+"""Interactive API docs at ``/docs``, served from the swagger-ui-bundle package.
+
+FastAPI's own ``/docs`` page loads Swagger UI from a CDN; an operator's server
+may have no route to one, so the same assets are served from the installed
+package instead and the page works offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+"""The directory holding swagger-ui-bundle.js and swagger-ui.css."""
+
+
+def mount_docs(app: FastAPI, prefix: str = "/docs") -> None:
+    """Serve Swagger UI at ``prefix`` with its assets under ``prefix``/assets."""
+    app.mount(f"{prefix}/assets", StaticFiles(directory=ASSETS), name="docs-assets")
+
+    async def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{prefix}/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{prefix}/assets/swagger-ui.css",
+            swagger_favicon_url=f"{prefix}/assets/favicon-32x32.png",
+        )
+
+    app.add_api_route(prefix, docs_page, methods=["GET"], include_in_schema=False)
