@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from notifier_tui.sim.simulator import GatewaySimulator, ThreadedSimulator, start_in_thread
+from notifier_tui.sim import GatewaySimulator, ThreadedSimulator, start_in_thread
 
 __all__ = ["simulator", "threaded_simulator"]
 

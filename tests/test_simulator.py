@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from notifier_tui.core.sending.gateway import GatewayClient, OutcomeClass, classify_response
-from notifier_tui.sim.simulator import (
+from notifier_tui.sim import (
     GatewaySimulator,
     SimulatorConfig,
     ThreadedSimulator,
@@ -491,7 +491,7 @@ def test_cli_prints_the_listening_line_and_exits_0_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "notifier_tui.sim.simulator", "--port", "0"),
+            *(sys.executable, "-m", "notifier_tui.sim", "--port", "0"),
             *("--token", "s3cr3t", "--fail-rate", "0", "--seed", "1", "--latency-ms", "1"),
         ],
         stdout=subprocess.PIPE,
@@ -521,9 +521,11 @@ def test_cli_prints_the_listening_line_and_exits_0_on_sigterm() -> None:
     assert "s3cr3t" not in line + out + err
 
 
-def test_cli_rejects_bad_rates() -> None:
+# The old single module still runs, for scripts written against it.
+@pytest.mark.parametrize("module", ["notifier_tui.sim", "notifier_tui.sim.simulator"])
+def test_cli_rejects_bad_rates(module: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "notifier_tui.sim.simulator", "--fail-rate", "3"],
+        [sys.executable, "-m", module, "--fail-rate", "3"],
         capture_output=True,
         text=True,
         timeout=30,

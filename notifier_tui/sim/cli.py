@@ -1,0 +1,90 @@
+"""``gateway-sim``: the simulator as a process, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import signal
+import sys
+
+from notifier_tui.sim.config import SimulatorConfig
+from notifier_tui.sim.server import GatewaySimulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gateway-sim",
+        description="Run the gateway simulator (an HTTP server speaking GATEWAY.md) "
+        "until SIGINT or SIGTERM.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 = a free one (default)")
+    knobs = (
+        ("--latency-ms", "latency_ms", "delay before each answer"),
+        ("--jitter-ms", "jitter_ms", "uniform +- jitter on the latency"),
+        ("--fail-rate", "fail_rate", "share answered HTTP 500"),
+        ("--garbage-rate", "garbage_rate", "share answered 200 with a non-JSON body"),
+        ("--nonzero-code-rate", "nonzero_code_rate", 'share answered 200 {"code": 1}'),
+        ("--throttle-rate", "throttle_rate", "share answered 429 with Retry-After"),
+        ("--retry-after", "retry_after_s", "Retry-After seconds of the 429 answers"),
+        ("--slow-rate", "slow_rate", "share answered only after --slow-ms"),
+        ("--slow-ms", "slow_ms", "delay of the slow answers"),
+        ("--permanent-rate", "permanent_rate", "share answered 400 bad phone"),
+    )
+    defaults = SimulatorConfig()
+    for flag, dest, text in knobs:
+        default = getattr(defaults, dest)
+        p.add_argument(
+            flag, dest=dest, type=float, default=default, help=f"{text} (default {default:g})"
+        )
+    p.add_argument("--token", default=None, help="bearer token to require (401 otherwise)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the fault draws")
+    return p
+
+
+async def _serve(config: SimulatorConfig, host: str, port: int) -> int:
+    sim = GatewaySimulator(config, host, port)
+    try:
+        await sim.start()
+    except OSError as err:
+        print(f"gateway-sim: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"gateway-sim listening on {sim.base_url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+    return 0
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    """``gateway-sim``: run the simulator until SIGINT/SIGTERM.
+
+    Prints exactly one line, ``gateway-sim listening on http://HOST:PORT/v1``, once
+    bound (callers parse it to learn the port). The token is never printed.
+
+    Returns:
+        0 after a signal, 1 if the address cannot be bound.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    knobs = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(SimulatorConfig)
+        if f.name != "prefix"
+    }
+    try:
+        config = SimulatorConfig(**knobs)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        return asyncio.run(_serve(config, args.host, args.port))
+    except KeyboardInterrupt:  # where signal handlers are unavailable
+        return 0
