@@ -54,7 +54,7 @@ Post = Callable[[int], Awaitable[bool]]
 def start_simulator_process(
     timeout: float = 15.0, **knobs: float | int | str
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m notifier_tui.sim.simulator --port 0`` and learn its base URL.
+    """Start ``python -m notifier_tui.sim --port 0`` and learn its base URL.
 
     Args:
         timeout: Seconds to wait for the listening line.
@@ -67,7 +67,7 @@ def start_simulator_process(
     Raises:
         RuntimeError: it exited or printed nothing in time.
     """
-    argv = [sys.executable, "-m", "notifier_tui.sim.simulator", "--port", "0"]
+    argv = [sys.executable, "-m", "notifier_tui.sim", "--port", "0"]
     for name, value in knobs.items():
         flag = "retry-after" if name == "retry_after_s" else name.replace("_", "-")
         argv += [f"--{flag}", str(value)]

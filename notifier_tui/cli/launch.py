@@ -21,7 +21,7 @@ from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
 from notifier_tui.ui.demo import seed_demo
 
