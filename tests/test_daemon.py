@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from notifier_tui.core.store import Store
 from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from tests.ops.daemonproc import counts, seed, spawn, stop, until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -28,60 +21,6 @@ async def sim() -> AsyncIterator[GatewaySimulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-def seed(db: Path, clients: int) -> Store:
-    store = Store(db)
-    store.import_rows(
-        (i + 2, {"phone": f"7901{i:07d}", "tag": "", "timezone": "Europe/Moscow"})
-        for i in range(clients)
-    )
-    start = datetime.now(UTC) - timedelta(seconds=1)
-    store.create_mailing(start, start + timedelta(minutes=10), "daemon test")
-    return store
-
-
-def spawn(tmp_path: Path, db: Path, base_url: str, name: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
-    env.update(
-        NOTIFIER_CONFIG_DIR=str(tmp_path / "config"),
-        NOTIFIER_LOG_DIR=str(tmp_path / f"log-{name}"),
-        NOTIFIER_LEASE_TTL="1",
-        NOTIFIER_CONCURRENCY="16",
-        NOTIFIER_TOKEN="secret-token-value",
-        NOTIFIER_RETRY_BASE="0.1",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "notifier_tui", "--db", str(db), "--base-url", base_url, "--daemon"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def counts(store: Store) -> dict[str, int]:
-    return dict(
-        store.db.execute_sql("SELECT status, COUNT(*) FROM message GROUP BY status").fetchall()
-    )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return proc.returncode, err.decode()
 
 
 async def test_sigterm_stops_cleanly_and_logs_without_token(
