@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from notifier_tui.core.rules import MailingState
+from notifier_tui.core.rules import MailingState, MessageStatus
+
+OPEN_STATUSES: tuple[str, ...] = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+"""Statuses of a message still to be sent or in flight: "open" means these, everywhere."""
+
+
+def open_count(by_status: dict[str, int]) -> int:
+    """How many of ``{status: count}`` are still open (pending or sending)."""
+    return sum(by_status.get(status, 0) for status in OPEN_STATUSES)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -58,7 +66,7 @@ class MailingRecord:
     @property
     def final(self) -> int:
         """Messages in a final status."""
-        return sum(n for s, n in self.by_status.items() if s not in ("pending", "sending"))
+        return sum(self.by_status.values()) - open_count(self.by_status)
 
     def to_json(self) -> dict[str, Any]:
         return {

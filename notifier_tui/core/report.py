@@ -36,7 +36,9 @@ from zoneinfo import ZoneInfo
 
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.records import open_count
 from notifier_tui.core.rules import ALL_STATUSES
+from notifier_tui.core.store.sqlutil import execute
 
 if TYPE_CHECKING:
     from notifier_tui.core.store import Store
@@ -261,14 +263,16 @@ def build_report(
     db = store.db
     lo, hi = start.timestamp(), end.timestamp()
     picked = "SELECT id FROM mailing WHERE start_at < ? AND end_at > ?"
-    rows = db.execute_sql(
+    rows = execute(
+        db,
         "SELECT id, text, start_at, end_at, paused, cancelled FROM mailing"
         " WHERE start_at < ? AND end_at > ? ORDER BY start_at, id",
         (hi, lo),
     ).fetchall()
     counts: dict[int, dict[str, int]] = {row[0]: {} for row in rows}
     sent_in_period: dict[int, int] = {}
-    for mailing_id, status, n, sent in db.execute_sql(
+    for mailing_id, status, n, sent in execute(
+        db,
         "SELECT mailing_id, status, COUNT(*),"
         " SUM(CASE WHEN sent_at >= ? AND sent_at < ? THEN 1 ELSE 0 END)"
         f" FROM message WHERE mailing_id IN ({picked}) GROUP BY mailing_id, status",
@@ -286,7 +290,7 @@ def build_report(
             cancelled=bool(cancelled),
             now=now,
             total=sum(by_status.values()),
-            open_count=by_status.get("pending", 0) + by_status.get("sending", 0),
+            open_count=open_count(by_status),
         )
         mailings.append(
             MailingSummary(
@@ -303,7 +307,8 @@ def build_report(
     case, case_params = _class_case()
     statuses = ", ".join("?" for _ in _UNSENT_STATUSES)
     skipped = ", ".join("?" for _ in NOT_GATEWAY_REASONS)
-    error_rows = db.execute_sql(
+    error_rows = execute(
+        db,
         f"SELECT {case} AS kind, COUNT(*) AS n FROM message"
         f" WHERE mailing_id IN ({picked}) AND status IN ({statuses})"
         f" AND last_error IS NOT NULL AND last_error NOT IN ({skipped})"
@@ -343,9 +348,7 @@ def recent_report(store: Store, timezone: str) -> DailyReport:
 
 def already_sent(store: Store, day: date) -> bool:
     """Whether the report for ``day`` went out (by this process or any other)."""
-    row = store.db.execute_sql(
-        "SELECT 1 FROM report_log WHERE day = ?", (day.isoformat(),)
-    ).fetchone()
+    row = execute(store.db, "SELECT 1 FROM report_log WHERE day = ?", (day.isoformat(),)).fetchone()
     return row is not None
 
 
@@ -353,7 +356,8 @@ def mark_sent(store: Store, day: date, recipients: str | list[str] | tuple[str, 
     """Remember that the report for ``day`` went out; False if it was already recorded."""
     to = recipients if isinstance(recipients, str) else ", ".join(recipients)
     with store.db.atomic("IMMEDIATE"):
-        cursor = store.db.execute_sql(
+        cursor = execute(
+            store.db,
             "INSERT OR IGNORE INTO report_log (day, sent_at, recipients) VALUES (?, ?, ?)",
             (day.isoformat(), store.clock().timestamp(), to),
         )

@@ -17,6 +17,7 @@ import peewee as pw
 from notifier_tui.core.records import MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.store.schema import Message
+from notifier_tui.core.store.sqlutil import execute
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -26,8 +27,8 @@ def _ts(value: float | None) -> datetime | None:
 def counts_by_mailing(db: pw.SqliteDatabase) -> dict[int, dict[str, int]]:
     """``{mailing_id: {status: count}}`` for every mailing with messages."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    cursor = db.execute_sql(
-        "SELECT mailing_id, status, COUNT(*) FROM message GROUP BY mailing_id, status"
+    cursor = execute(
+        db, "SELECT mailing_id, status, COUNT(*) FROM message GROUP BY mailing_id, status"
     )
     for mailing_id, status, count in cursor:
         out[mailing_id][status] = count
@@ -36,8 +37,10 @@ def counts_by_mailing(db: pw.SqliteDatabase) -> dict[int, dict[str, int]]:
 
 def counts_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
     """``{status: count}`` for one mailing."""
-    cursor = db.execute_sql(
-        "SELECT status, COUNT(*) FROM message WHERE mailing_id = ? GROUP BY status", (mailing_id,)
+    cursor = execute(
+        db,
+        "SELECT status, COUNT(*) FROM message WHERE mailing_id = ? GROUP BY status",
+        (mailing_id,),
     )
     return {status: count for status, count in cursor}
 
@@ -108,10 +111,10 @@ def _message(row: tuple[Any, ...]) -> MessageRecord:
         client_id,
         phone,
         status,
-        _ts(created),
+        datetime.fromtimestamp(created, UTC),
         _ts(sent),
         attempts,
-        error,  # type: ignore[arg-type]
+        error,
         _ts(nxt),
     )
 
@@ -140,7 +143,8 @@ def detail(
     limit: int | None = None,
 ) -> MailingDetail:
     """Counts by status and one page of messages, optionally of one status."""
-    where, params = "mailing_id = ?", [mailing.id]
+    where = "mailing_id = ?"
+    params: list[Any] = [mailing.id]
     if status:
         where += " AND status = ?"
         params.append(status)
@@ -151,6 +155,6 @@ def detail(
     elif offset:
         sql += " LIMIT -1 OFFSET ?"
         params.append(offset)
-    messages = [_message(row) for row in db.execute_sql(sql, params)]
+    messages = [_message(row) for row in execute(db, sql, params)]
     matching = mailing.by_status.get(status, 0) if status else mailing.total
     return MailingDetail(mailing, dict(mailing.by_status), messages, matching)

@@ -33,7 +33,7 @@ def test_materialize_due_only_started_and_idempotent(store: Store, clock: FakeCl
     assert store.materialize_due() == [(now_id, 3)]
     assert store.materialize_due() == []
     # Forcing the INSERT again cannot duplicate: one message per (mailing, client).
-    assert store._materialize(Mailing.get_by_id(now_id), clock()) == 0
+    assert store.audience.materialize(Mailing.get_by_id(now_id), clock()) == 0
     assert len(message_rows(store, now_id)) == 3
     assert message_rows(store, later_id) == []
     assert message_rows(store, cancelled_id) == []

@@ -7,7 +7,7 @@ the gateway's rate (shared/PERFORMANCE.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from notifier_tui.core import rules
-from notifier_tui.core.records import Claim, Outcome
+from notifier_tui.core.records import OPEN_STATUSES, Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.store.audience import Audience
+from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.schema import Mailing, Message
-from notifier_tui.core.store.sqlutil import chunks, writes_if_changed
+from notifier_tui.core.store.sqlutil import chunks, cursor, execute, writes_if_changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,13 @@ class _LiveMailing(NamedTuple):
     end_at: datetime
 
 
-class QueueOps:
-    """Mixed into :class:`~notifier_tui.core.store.facade.Store`."""
+class Dispatch(Part):
+    """The sender's queue over the message table; audiences come from :class:`Audience`."""
 
-    db: pw.SqliteDatabase
-    clock: Callable[[], datetime]
-    default_timezone: str
-
-    _claim_turn = 0
-
-    def _notify(self) -> None: ...  # provided by Store
-
-    def _materialize(self, mailing: Mailing, now: datetime) -> int: ...  # provided by Store
+    def __init__(self, ctx: StoreContext, audience: Audience) -> None:
+        super().__init__(ctx)
+        self.audience = audience
+        self._claim_turn = 0
 
     @writes_if_changed
     def materialize_due(self, now: datetime | None = None) -> list[tuple[int, int]]:
@@ -73,7 +70,7 @@ class QueueOps:
             & (Mailing.start_at <= now)
         )
         for mailing in due:
-            created = self._materialize(mailing, now)
+            created = self.audience.materialize(mailing, now)
             Mailing.update(materialized_at=now).where(Mailing.id == mailing.id).execute()
             done.append((mailing.id, created))
         return done
@@ -81,7 +78,7 @@ class QueueOps:
     @writes_if_changed
     def recover_sending(self) -> int:
         """DESIGN rule 7: ``sending`` left by a crash goes back to ``pending``, same id."""
-        return (
+        return int(
             Message.update(status=MessageStatus.PENDING, next_attempt_at=self.clock())
             .where(Message.status == MessageStatus.SENDING)
             .execute()
@@ -134,7 +131,7 @@ class QueueOps:
         data_version check, housekeeping, the claim and the next due instant are
         asked for together rather than one await each.
         """
-        version = self.data_version() if check_version else None
+        version = data_version(self.db) if check_version else None
         if version is not None and version != last_version:
             housekeeping = True
         started = self.materialize_due(now) if housekeeping else []
@@ -142,8 +139,6 @@ class QueueOps:
         claims = self.claim_due(now, free) if free > 0 else []
         next_due = self.next_due_at(now) if len(claims) < free else None
         return DispatchStep(version, started, finalized, claims, next_due)
-
-    def data_version(self) -> int: ...  # provided by Store
 
     def claim_due(self, now: datetime | None = None, limit: int = 500) -> list[Claim]:
         """Atomically move up to ``limit`` due messages from ``pending`` to ``sending``.
@@ -163,7 +158,8 @@ class QueueOps:
             ts = now.timestamp()
             mailings = [
                 _LiveMailing(mid, text, window, datetime.fromtimestamp(end, UTC))
-                for mid, text, window, end in self.db.execute_sql(
+                for mid, text, window, end in execute(
+                    self.db,
                     "SELECT id, text, window, end_at FROM mailing"
                     " WHERE materialized_at IS NOT NULL AND cancelled = 0 AND paused = 0"
                     " AND start_at <= ? AND end_at > ? ORDER BY id",
@@ -201,7 +197,8 @@ class QueueOps:
         more) and whether any was rescheduled, expired or cancelled instead.
         """
         window = rules.parse_window(mailing.window)
-        rows = self.db.execute_sql(
+        rows = execute(
+            self.db,
             "SELECT m.id, m.client_id, m.phone, m.attempts, c.timezone FROM message m"
             " LEFT JOIN client c ON c.id = m.client_id"
             " WHERE m.mailing_id = ? AND m.status = 'pending' AND m.next_attempt_at <= ?"
@@ -229,7 +226,7 @@ class QueueOps:
             claims.append(
                 Claim(msg_id, mailing.id, client_id, phone, mailing.text, mailing.end_at, attempts)
             )
-        cursor = self.db.cursor()
+        cur = cursor(self.db)
         for sql, params in (
             ("UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send),
             ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
@@ -245,7 +242,7 @@ class QueueOps:
             ),
         ):
             if params:  # most claims only send: skip preparing the other statements
-                cursor.executemany(sql, params)
+                cur.executemany(sql, params)
         return len(rows), bool(reschedule or expire or orphans)
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> int:
@@ -266,27 +263,29 @@ class QueueOps:
         # No listener is told: the sender writes these itself, many times a second,
         # and screens refresh on their own clock.
         with self.db.atomic("IMMEDIATE"):
-            cursor = self.db.cursor()
-            cursor.executemany(
+            cur = cursor(self.db)
+            cur.executemany(
                 "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
                 " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
                 " next_attempt_at = COALESCE(?, next_attempt_at)"
                 " WHERE id = ? AND status = 'sending'",
                 params,
             )
-        return cursor.rowcount
+        return cur.rowcount
 
     def next_due_at(self, now: datetime | None = None) -> datetime | None:
         """The next instant the sender has something to do: a start, an end, a retry."""
         now = now or self.clock()
         ts = now.timestamp()
         candidates: list[float] = []
-        row = self.db.execute_sql(
-            "SELECT MIN(start_at) FROM mailing WHERE materialized_at IS NULL AND cancelled = 0"
+        row = execute(
+            self.db,
+            "SELECT MIN(start_at) FROM mailing WHERE materialized_at IS NULL AND cancelled = 0",
         ).fetchone()
         if row[0] is not None:
             candidates.append(row[0])
-        live = self.db.execute_sql(
+        live = execute(
+            self.db,
             "SELECT id, end_at, paused, start_at FROM mailing"
             " WHERE materialized_at IS NOT NULL AND cancelled = 0 AND end_at > ?",
             (ts,),
@@ -295,7 +294,8 @@ class QueueOps:
             candidates.append(end_at)
             if paused:
                 continue
-            nxt = self.db.execute_sql(
+            nxt = execute(
+                self.db,
                 "SELECT MIN(next_attempt_at) FROM message"
                 " WHERE mailing_id = ? AND status = 'pending'",
                 (mailing_id,),
@@ -303,7 +303,8 @@ class QueueOps:
             if nxt is not None:
                 candidates.append(max(nxt, start_at))
         # Ended mailings with pending messages still need finalising.
-        stale = self.db.execute_sql(
+        stale = execute(
+            self.db,
             "SELECT 1 FROM message WHERE status = 'pending' AND mailing_id IN"
             " (SELECT id FROM mailing WHERE end_at <= ? OR cancelled = 1) LIMIT 1",
             (ts,),
@@ -314,4 +315,9 @@ class QueueOps:
 
     def open_messages(self) -> int:
         """Messages still to be sent or in flight."""
-        return Message.select().where(Message.status.in_(["pending", "sending"])).count()
+        return int(Message.select().where(Message.status.in_(OPEN_STATUSES)).count())
+
+
+def data_version(db: pw.SqliteDatabase) -> int:
+    """Changes when another connection (another process) commits to the file."""
+    return int(execute(db, "PRAGMA data_version").fetchone()[0])

@@ -6,26 +6,22 @@ older than the TTL is free, so a crashed holder is replaced within seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import peewee as pw
-
 from notifier_tui.core.records import LeaseInfo
+from notifier_tui.core.store.base import Part
 from notifier_tui.core.store.schema import Lease
+from notifier_tui.core.store.sqlutil import execute
 
 
-class LeaseOps:
-    """Mixed into :class:`~notifier_tui.core.store.facade.Store`."""
-
-    db: pw.SqliteDatabase
-    clock: Callable[[], datetime]
+class Leases(Part):
+    """The one row in the ``lease`` table."""
 
     @staticmethod
     def _lease(row: Lease) -> LeaseInfo:
         return LeaseInfo(row.owner, row.pid, row.host, row.role, row.acquired_at, row.heartbeat_at)
 
-    def acquire_lease(
+    def acquire(
         self, owner: str, pid: int, host: str, role: str, ttl: float, now: datetime | None = None
     ) -> bool:
         """Take the sender lease if it is free, ours, or its holder stopped beating."""
@@ -38,33 +34,32 @@ class LeaseOps:
                 and row.heartbeat_at > now - timedelta(seconds=ttl)
             ):
                 return False
-            Lease.replace(
-                id=1,
-                owner=owner,
-                pid=pid,
-                host=host,
-                role=role,
-                acquired_at=row.acquired_at if row is not None and row.owner == owner else now,
-                heartbeat_at=now,
-            ).execute()
+            acquired = row.acquired_at if row is not None and row.owner == owner else now
+            execute(
+                self.db,
+                "INSERT OR REPLACE INTO lease"
+                " (id, owner, pid, host, role, acquired_at, heartbeat_at)"
+                " VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (owner, pid, host, role, acquired.timestamp(), now.timestamp()),
+            )
         return True
 
     def heartbeat(self, owner: str, now: datetime | None = None) -> bool:
         """Renew our lease; False means another process took it."""
         now = now or self.clock()
         with self.db.atomic():
-            return (
+            changed = (
                 Lease.update(heartbeat_at=now)
                 .where((Lease.id == 1) & (Lease.owner == owner))
                 .execute()
-                == 1
             )
+        return int(changed) == 1
 
-    def release_lease(self, owner: str) -> None:
+    def release(self, owner: str) -> None:
         with self.db.atomic():
             Lease.delete().where((Lease.id == 1) & (Lease.owner == owner)).execute()
 
-    def lease_holder(self, ttl: float, now: datetime | None = None) -> LeaseInfo | None:
+    def holder(self, ttl: float, now: datetime | None = None) -> LeaseInfo | None:
         """Who holds a live lease, if anyone."""
         now = now or self.clock()
         row = Lease.get_or_none(Lease.id == 1)

@@ -8,11 +8,14 @@ into the file.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import peewee as pw
+
+from notifier_tui.core.store.sqlutil import execute
 
 SCHEMA_VERSION = 2
 
@@ -45,6 +48,7 @@ class Meta(BaseModel):
 
 
 class Client(BaseModel):
+    id = pw.AutoField()
     phone = pw.CharField(max_length=11, unique=True)
     operator_code = pw.CharField(max_length=3, index=True)
     tag = pw.CharField(max_length=64, default="", index=True)
@@ -53,6 +57,7 @@ class Client(BaseModel):
 
 
 class Mailing(BaseModel):
+    id = pw.AutoField()
     start_at = UtcField(index=True)
     end_at = UtcField(index=True)
     text = pw.TextField()
@@ -69,6 +74,9 @@ class Mailing(BaseModel):
 
 
 class Message(BaseModel):
+    id = pw.AutoField()
+    mailing_id: int
+    client_id: int | None
     mailing = pw.ForeignKeyField(Mailing, on_delete="CASCADE", backref="messages")
     # A deleted client leaves its sent messages in the statistics.
     client = pw.ForeignKeyField(Client, null=True, on_delete="SET NULL", backref="messages")
@@ -110,6 +118,9 @@ class ReportLog(BaseModel):
     recipients = pw.TextField(default="")
 
 
+# Stores open in this process (see open_database).
+_OPEN: weakref.WeakSet[pw.SqliteDatabase] = weakref.WeakSet()
+
 MODELS: tuple[type[BaseModel], ...] = (Meta, Client, Mailing, Message, Lease, ReportLog)
 
 
@@ -143,6 +154,10 @@ def _migrate_2(db: pw.SqliteDatabase) -> None:
 MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (_migrate_1, _migrate_2)
 
 
+def set_meta(db: pw.SqliteDatabase, key: str, value: str) -> None:
+    execute(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
 def schema_version(db: pw.SqliteDatabase) -> int:
     """The store's schema version; 0 for a new file."""
     if not db.table_exists("meta"):
@@ -168,7 +183,7 @@ def migrate(db: pw.SqliteDatabase) -> int:
             if current < SCHEMA_VERSION:
                 MIGRATIONS[current](db)
                 current += 1
-                Meta.replace(key="schema_version", value=str(current)).execute()
+                set_meta(db, "schema_version", str(current))
 
 
 def open_database(path: Path | str) -> pw.SqliteDatabase:
@@ -179,7 +194,7 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
     on the same file): that is refused until the first is released.
     """
     current = Client._meta.database
-    if current is not None and getattr(current, "notifier_open", False):
+    if current is not None and current in _OPEN:
         raise RuntimeError(
             f"a store is already open in this process ({current.database}); close it first"
         )
@@ -192,10 +207,10 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
     except BaseException:
         db.close()
         raise
-    db.notifier_open = True
+    _OPEN.add(db)
     return db
 
 
 def release_database(db: pw.SqliteDatabase) -> None:
     """Mark a store closed so another may be opened in this process."""
-    db.notifier_open = False
+    _OPEN.discard(db)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, ParamSpec, Protocol, TypeVar
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 import peewee as pw
 
@@ -60,23 +59,17 @@ def _changed(result: object) -> bool:
     return bool(result)
 
 
-@dataclass(frozen=True, slots=True)
-class AudienceFilter:
-    operator_codes: frozenset[str]
-    tags: frozenset[str]
-
-    def sql(self, alias: str = "c") -> tuple[str, list[Any]]:
-        """A WHERE fragment selecting matching clients."""
-        parts, params = ["1"], []
-        if self.operator_codes:
-            parts.append(f"{alias}.operator_code IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(self.operator_codes)))
-        if self.tags:
-            parts.append(f"{alias}.tag IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(self.tags)))
-        return " AND ".join(parts), params
-
-
 def chunks(items: list[int]) -> Iterator[list[int]]:
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
+
+
+def execute(db: pw.Database, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """``db.execute_sql`` with types: peewee's own is untyped."""
+    run = cast("Callable[[str, Sequence[Any]], sqlite3.Cursor]", db.execute_sql)
+    return run(sql, params)
+
+
+def cursor(db: pw.Database) -> sqlite3.Cursor:
+    """A raw cursor on the store's connection, for ``executemany``."""
+    return cast("Callable[[], sqlite3.Cursor]", db.cursor)()

@@ -1,0 +1,145 @@
+"""Who a mailing is for: the audience rule in SQL, and keeping messages in step with it.
+
+DESIGN rule 1 makes a mailing's messages when it starts (:meth:`Audience.materialize`);
+rule 2 keeps them current while it runs, both when a client changes
+(:meth:`Audience.sync_client`) and when the mailing's filter changes
+(:meth:`Audience.resync_mailing`). The same rule for one client in Python is
+:func:`notifier_tui.core.rules.audience_matches`; the two must agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from notifier_tui.core import rules
+from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.store.base import Part
+from notifier_tui.core.store.schema import Client, Mailing, Message
+from notifier_tui.core.store.sqlutil import execute
+
+_NO_LONGER_MATCHES = "client no longer matches"
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceFilter:
+    """A mailing's filter: empty sets mean "any"."""
+
+    operator_codes: frozenset[str]
+    tags: frozenset[str]
+
+    @classmethod
+    def of(cls, mailing: Mailing) -> AudienceFilter:
+        return cls(
+            frozenset(json.loads(mailing.operator_codes)), frozenset(json.loads(mailing.tags))
+        )
+
+    def sql(self, alias: str = "c") -> tuple[str, list[Any]]:
+        """A WHERE fragment selecting matching clients."""
+        parts, params = ["1"], []
+        if self.operator_codes:
+            parts.append(f"{alias}.operator_code IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(self.operator_codes)))
+        if self.tags:
+            parts.append(f"{alias}.tag IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(self.tags)))
+        return " AND ".join(parts), params
+
+    def matches(self, operator_code: str, tag: str) -> bool:
+        """The same rule for one client, in Python."""
+        return rules.audience_matches(self.operator_codes, self.tags, operator_code, tag)
+
+
+class Audience(Part):
+    """Materialises audiences and keeps them current (DESIGN rules 1 and 2)."""
+
+    def count(self, operator_codes: Iterable[str] = (), tags: Iterable[str] = ()) -> int:
+        """How many clients a draft filter selects (invalid entries raise)."""
+        filt = AudienceFilter(rules.normalize_codes(operator_codes), rules.normalize_tags(tags))
+        where, params = filt.sql()
+        cursor = execute(self.db, f"SELECT COUNT(*) FROM client c WHERE {where}", params)
+        return int(cursor.fetchone()[0])
+
+    def live_mailings(self, now: datetime) -> list[Mailing]:
+        """Mailings whose audience is materialised and still kept current."""
+        return list(
+            Mailing.select().where(
+                Mailing.materialized_at.is_null(False)
+                & (Mailing.cancelled == False)
+                & (Mailing.end_at > now)
+            )
+        )
+
+    def materialize(self, mailing: Mailing, now: datetime) -> int:
+        """One pending message per matching client that has none yet; returns how many."""
+        where, params = AudienceFilter.of(mailing).sql()
+        cursor = execute(
+            self.db,
+            "INSERT OR IGNORE INTO message"
+            " (mailing_id, client_id, phone, status, created_at, attempts, next_attempt_at)"
+            f" SELECT ?, c.id, c.phone, 'pending', ?, 0, ? FROM client c WHERE {where}",
+            [mailing.id, now.timestamp(), now.timestamp(), *params],
+        )
+        return int(cursor.rowcount)
+
+    def materialize_live(self) -> None:
+        """Give clients just added their messages in every live mailing (rule 2)."""
+        now = self.clock()
+        for mailing in self.live_mailings(now):
+            self.materialize(mailing, now)
+
+    def resync_mailing(self, mailing: Mailing) -> None:
+        """Rule 2 after a live mailing's filter changed."""
+        now = self.clock()
+        self.materialize(mailing, now)
+        where, params = AudienceFilter.of(mailing).sql()
+        # Rule 2 both ways: a client that matches again gets back the message that was
+        # cancelled only because it stopped matching (INSERT OR IGNORE skips that row).
+        execute(
+            self.db,
+            "UPDATE message SET status = 'pending', last_error = NULL"
+            " WHERE mailing_id = ? AND status = 'cancelled'"
+            " AND last_error = ? AND client_id IN"
+            f" (SELECT c.id FROM client c WHERE {where})",
+            [mailing.id, _NO_LONGER_MATCHES, *params],
+        )
+        execute(
+            self.db,
+            "UPDATE message SET status = 'cancelled', last_error = ?"
+            " WHERE mailing_id = ? AND status = 'pending' AND client_id NOT IN"
+            f" (SELECT c.id FROM client c WHERE {where})",
+            [_NO_LONGER_MATCHES, mailing.id, *params],
+        )
+
+    def sync_client(self, client: Client) -> None:
+        """Rule 2 for one client (just created or changed) against every live mailing."""
+        now = self.clock()
+        for mailing in self.live_mailings(now):
+            if AudienceFilter.of(mailing).matches(client.operator_code, client.tag):
+                Message.insert(
+                    mailing=mailing.id,
+                    client=client.id,
+                    phone=client.phone,
+                    status=MessageStatus.PENDING,
+                    created_at=now,
+                    next_attempt_at=now,
+                ).on_conflict_ignore().execute()
+                # A message cancelled only because the client stopped matching comes back.
+                Message.update(status=MessageStatus.PENDING, last_error=None).where(
+                    (Message.mailing == mailing.id)
+                    & (Message.client == client.id)
+                    & (Message.status == MessageStatus.CANCELLED)
+                    & (Message.last_error == _NO_LONGER_MATCHES)
+                ).execute()
+            else:
+                Message.update(status=MessageStatus.CANCELLED, last_error=_NO_LONGER_MATCHES).where(
+                    (Message.mailing == mailing.id)
+                    & (Message.client == client.id)
+                    & (Message.status == MessageStatus.PENDING)
+                ).execute()
+        Message.update(phone=client.phone).where(
+            (Message.client == client.id) & (Message.status == MessageStatus.PENDING)
+        ).execute()

@@ -1,0 +1,42 @@
+"""What every part of the store shares: one connection, one clock, the listeners.
+
+The facade (:class:`~notifier_tui.core.store.facade.Store`) builds one
+:class:`StoreContext` and hands it to each part; the parts never reach into
+each other except through the references they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import peewee as pw
+
+
+@dataclass(slots=True)
+class StoreContext:
+    """The state the parts of one open store share."""
+
+    db: pw.SqliteDatabase
+    clock: Callable[[], datetime]
+    default_timezone: str
+    notify: Callable[[], None]
+    """Tells the store's listeners that a write committed."""
+
+
+class Part:
+    """One job of the store (clients, mailings, claims, ...) over the shared context."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def db(self) -> pw.SqliteDatabase:
+        return self.ctx.db
+
+    def clock(self) -> datetime:
+        return self.ctx.clock()
+
+    def _notify(self) -> None:
+        self.ctx.notify()
