@@ -8,7 +8,7 @@ tiny server that answers every request with fixed bytes.
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import subprocess
 import sys
 import time
@@ -16,17 +16,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import aiohttp
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
+from notifier_tui.core.reasons import ErrorClass
+from notifier_tui.core.sending.classify import classify_answer, classify_failure
 from notifier_tui.core.sending.gateway import (
     DEFAULT_BASE_URL,
     GatewayClient,
     GatewayResult,
     OutcomeClass,
-    classify_response,
-    parse_retry_after,
 )
 from notifier_tui.sim.simulator import GatewaySimulator
 from tests.simfixtures import simulator  # noqa: F401  (the fixture)
@@ -347,7 +348,12 @@ async def test_pool_is_bounded_and_kept_alive(simulator: GatewaySimulator) -> No
         (http(200, b'[{"code": 0}]'), T, "bad answer: not a JSON object", "bad_answer"),
         (http(200, b'{"code": 0, "message": "OK"}'), A, "OK", "ok"),
         (http(204, b""), T, "HTTP 204", "other"),
-        (http(302, b"", "Location: /elsewhere"), T, "HTTP 302", "other"),
+        (
+            http(302, b"", "Location: /elsewhere"),
+            P,
+            "HTTP 302: redirect to /elsewhere not followed",
+            "other",
+        ),
         (b"SMTP ready\r\n\r\n", T, "bad answer: not HTTP", "bad_answer"),
     ],
 )
@@ -381,144 +387,82 @@ async def test_connection_closed_without_answer() -> None:
     )
 
 
-# -- classify_response, pure ---------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "headers", "expected"),
-    [
-        (200, b'{"code": 0, "message": "OK"}', {}, (A, "OK", None)),
-        (200, b'{"code": 0}', {}, (A, "OK", None)),
-        (200, b'{"code": -0}', {}, (A, "OK", None)),
-        (200, b'{"code": 1, "message": "rejected"}', {}, (T, "bad answer: code 1", None)),
-        (200, b'{"code": 0.0}', {}, (T, "bad answer: code is not an integer", None)),
-        (200, b'{"code": "0"}', {}, (T, "bad answer: code is not an integer", None)),
-        (200, b'{"code": false}', {}, (T, "bad answer: code is not an integer", None)),
-        (200, b'{"code": true}', {}, (T, "bad answer: code is not an integer", None)),
-        (200, b'{"code": null}', {}, (T, "bad answer: code is not an integer", None)),
-        (200, b"{}", {}, (T, "bad answer: no code", None)),
-        (200, b"[]", {}, (T, "bad answer: not a JSON object", None)),
-        (200, b"0", {}, (T, "bad answer: not a JSON object", None)),
-        (200, b"", {}, (T, "bad answer: not JSON", None)),
-        (200, b"<html>", {}, (T, "bad answer: not JSON", None)),
-        (200, b"\xff\xfe\x00", {}, (T, "bad answer: not JSON", None)),
-        (200, b"[" * 100_000, {}, (T, "bad answer: not JSON", None)),
-        (500, b"", {}, (T, "HTTP 500", None)),
-        (502, b"<html>", {"Retry-After": "3"}, (T, "HTTP 502", 3.0)),
-        (503, b"", {"retry-after": " 1.5 "}, (T, "HTTP 503", 1.5)),
-        (429, b"", {"RETRY-AFTER": "0"}, (T, "HTTP 429", 0.0)),
-        (429, b"", {"Retry-After": "-5"}, (T, "HTTP 429", None)),
-        (429, b"", {"Retry-After": "soon"}, (T, "HTTP 429", None)),
-        (429, b"", {"Retry-After": "inf"}, (T, "HTTP 429", None)),
-        (408, b"", {}, (T, "HTTP 408", None)),
-        (425, b"", {}, (T, "HTTP 425", None)),
-        (401, b"expired", {}, (C, "HTTP 401", None)),
-        (403, b"", {}, (C, "HTTP 403", None)),
-        (400, b'{"detail": "bad phone"}', {}, (P, 'HTTP 400: {"detail": "bad phone"}', None)),
-        (400, b"", {"Retry-After": "3"}, (P, "HTTP 400", None)),
-        (404, b"\x00\tnot\nfound\x1b ", {}, (P, "HTTP 404: not found", None)),
-        (422, b"x" * 500, {}, (P, "HTTP 422: " + "x" * 200, None)),
-        (499, b"", {}, (P, "HTTP 499", None)),
-        (100, b"", {}, (T, "HTTP 100", None)),
-        (201, b'{"code": 0}', {}, (T, "HTTP 201", None)),
-        (301, b"", {}, (T, "HTTP 301", None)),
-        (600, b"", {}, (T, "HTTP 600", None)),
-        (0, b"", {}, (T, "HTTP 0", None)),
-    ],
-)
-def test_classify_response_table(
-    status: int,
-    body: bytes,
-    headers: dict[str, str],
-    expected: tuple[OutcomeClass, str, float | None],
-) -> None:
-    assert classify_response(status, body, headers) == expected
-
-
-def test_retry_after_http_date() -> None:
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    assert parse_retry_after("Mon, 02 Mar 2026 09:01:00 GMT", now) == 60.0
-    assert parse_retry_after("Mon, 02 Mar 2026 08:00:00 GMT", now) == 0.0  # in the past
-    assert parse_retry_after("Monday, 02-Mar-26 09:00:30 GMT", now) == 30.0  # RFC 850
-    assert parse_retry_after("Mon, 99 Foo 2026 09:00:00 GMT", now) is None
-    assert parse_retry_after("", now) is None
-    assert parse_retry_after(None, now) is None
-
-
-def _oracle_accepts(status: int, body: bytes) -> bool:
-    if status != 200:
-        return False
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and type(data.get("code")) is int and data["code"] == 0
-
-
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
-)
-_bodies = st.one_of(
-    st.binary(max_size=64),
-    _json_values.map(lambda v: json.dumps(v).encode()),
-    st.dictionaries(st.sampled_from(["code", "message", "x"]), _json_values).map(
-        lambda v: json.dumps(v).encode()
-    ),
-    st.sampled_from([0, 1, -1, True, False, 0.0, "0", None, 2**70]).map(
-        lambda c: json.dumps({"code": c, "message": "m"}).encode()
-    ),
-)
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    status=st.one_of(st.sampled_from([200, 200, 200, 401, 403, 429, 500]), st.integers(-5, 1000)),
-    body=_bodies,
-    retry_after=st.one_of(st.none(), st.text(max_size=30)),
-)
-def test_classify_response_never_raises_and_accepts_exactly_code_0(
-    status: int, body: bytes, retry_after: str | None
-) -> None:
-    headers = {} if retry_after is None else {"Retry-After": retry_after}
-    outcome, reason, delay = classify_response(status, body, headers)
-    assert (outcome is A) == _oracle_accepts(status, body)
-    assert isinstance(reason, str) and "\n" not in reason and len(reason) <= 220
-    assert delay is None or (delay >= 0 and outcome is T)
-    if status in (401, 403):
-        assert outcome is C
-    elif 400 <= status <= 499 and status not in (408, 425, 429):
-        assert outcome is P
-
-
 # -- GatewayResult and the client's own surface ---------------------------------
 
 
+_REQUEST = aiohttp.RequestInfo(URL("http://gw/v1/send/1"), "POST", CIMultiDictProxy(CIMultiDict()))
+
+Source = tuple[int, bytes] | BaseException | str
+"""What makes a result: an answer (status, body), a failed request's exception, or a phone."""
+
+
+async def _judged(source: Source) -> tuple[OutcomeClass, str, ErrorClass | None]:
+    """(outcome, reason, error class) as the client's own classifiers make them."""
+    if isinstance(source, tuple):
+        verdict = classify_answer(source[0], source[1], {})
+        return verdict.outcome, verdict.reason, verdict.error_class
+    if isinstance(source, BaseException):
+        return (T, *classify_failure(source))
+    async with GatewayClient(DEFAULT_BASE_URL, "t") as gateway:  # sends nothing for a bad phone
+        result = await gateway.send(1, source, "x")
+    return result.outcome, result.reason, result.error_class
+
+
 @pytest.mark.parametrize(
-    ("outcome", "status", "reason", "kind"),
+    ("outcome", "status", "reason", "kind", "source"),
     [
-        (A, 200, "OK", "ok"),
-        (T, None, "timeout", "timeout"),
-        (T, None, "connect error: connection refused", "connect"),
-        (T, None, "connection reset", "connect"),
-        (T, None, "connection closed by the gateway", "connect"),
-        (T, None, "bad answer: not HTTP", "bad_answer"),
-        (T, None, "other: KeyError", "other"),
-        (T, 500, "HTTP 500", "http_5xx"),
-        (T, 503, "HTTP 503", "http_5xx"),
-        (T, 429, "HTTP 429", "http_429"),
-        (T, 408, "HTTP 408", "http_4xx"),
-        (T, 200, "bad answer: code 1", "bad_answer"),
-        (T, 302, "HTTP 302", "other"),
-        (C, 401, "HTTP 401", "credentials"),
-        (C, 403, "HTTP 403", "credentials"),
-        (P, 400, "HTTP 400: x", "http_4xx"),
-        (P, None, "bad phone: not a number", "other"),
+        (A, 200, "OK", "ok", (200, b'{"code": 0}')),
+        (T, None, "timeout", "timeout", TimeoutError()),
+        (
+            T,
+            None,
+            "connect error: connection refused",
+            "connect",
+            ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        ),
+        (T, None, "connection reset", "connect", ConnectionResetError(errno.ECONNRESET, "reset")),
+        (
+            T,
+            None,
+            "connection closed by the gateway",
+            "connect",
+            aiohttp.ServerDisconnectedError(),
+        ),
+        (
+            T,
+            None,
+            "bad answer: not HTTP",
+            "bad_answer",
+            aiohttp.ClientResponseError(_REQUEST, (), status=400, message="bad status line"),
+        ),
+        (T, None, "other: KeyError", "other", KeyError("x")),
+        (T, 500, "HTTP 500", "http_5xx", (500, b"")),
+        (T, 503, "HTTP 503", "http_5xx", (503, b"")),
+        (T, 429, "HTTP 429", "http_429", (429, b"")),
+        (T, 408, "HTTP 408", "http_4xx", (408, b"")),
+        (T, 200, "bad answer: code 1", "bad_answer", (200, b'{"code": 1}')),
+        # A redirect is permanent now: never followed, the token must not travel.
+        (P, 302, "HTTP 302: redirect not followed", "other", (302, b"")),
+        (C, 401, "HTTP 401", "credentials", (401, b"")),
+        (C, 403, "HTTP 403", "credentials", (403, b"")),
+        (P, 400, "HTTP 400: x", "http_4xx", (400, b"x")),
+        (P, None, "bad phone: not a number", "other", "not-a-phone"),
     ],
 )
-def test_error_kind(outcome: OutcomeClass, status: int | None, reason: str, kind: str) -> None:
-    assert GatewayResult(outcome, status, reason, None, 0.1).error_kind == kind
+async def test_error_kind(
+    outcome: OutcomeClass, status: int | None, reason: str, kind: str, source: Source
+) -> None:
+    # The label comes from the error class the classifier gave, not from the reason text.
+    judged_outcome, judged_reason, error_class = await _judged(source)
+    assert (judged_outcome, judged_reason) == (outcome, reason)
+    assert GatewayResult(outcome, status, reason, None, 0.1, error_class).error_kind == kind
+
+
+def test_result_class_agrees_with_outcome() -> None:
+    with pytest.raises(ValueError):
+        GatewayResult(A, 200, "OK", None, 0.1, ErrorClass.OTHER)
+    with pytest.raises(ValueError):
+        GatewayResult(T, 500, "HTTP 500", None, 0.1, None)
 
 
 async def test_repr_never_shows_the_token() -> None:

@@ -1,13 +1,16 @@
-"""The sending gateway's HTTP client (shared/GATEWAY.md).
+"""The sending gateway's HTTP client (docs/gateway.md).
 
-:func:`classify_response` is GATEWAY.md's table as a pure function;
-:class:`GatewayClient` posts one message and turns whatever happens (an
-answer, a timeout, a refused connection, garbage) into a :class:`GatewayResult`
-without ever raising, so the sender only has to act on the outcome class.
+:class:`GatewayClient` posts one message over one ``aiohttp.ClientSession`` and
+turns whatever happens (an answer, a timeout, a refused connection, garbage, a
+50 MB body) into a :class:`GatewayResult` without ever raising, so the sender
+only has to act on the outcome class. The judging itself is
+:mod:`notifier_tui.core.sending.classify`, pure functions.
 
-The client keeps the httpx API but runs on aiohttp's connection pool through
-``httpx-aiohttp``: one httpx pool with more than ~50 connections spends its
-time rescanning itself (PERFORMANCE.md), aiohttp's does not.
+Built for the dispatch loop: the URL prefix and the headers are made once, a
+request is one string join and one aiohttp call, and aiohttp's per-request
+extras the gateway never needs (cookies, netrc and proxy lookups, redirects,
+decompression) are switched off. Proxy settings from the environment
+(``HTTPS_PROXY``, ``NO_PROXY``...) are read once, when the session opens.
 
 This module is part of the core: it must not import Textual or the command line.
 """
@@ -15,25 +18,24 @@ This module is part of the core: it must not import Textual or the command line.
 from __future__ import annotations
 
 import asyncio
-import enum
-import errno
 import json
 import logging
-import math
-import os
-import re
-import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
+from notifier_tui.core.reasons import ErrorClass
+from notifier_tui.core.sending.classify import (
+    OutcomeClass,
+    classify_answer,
+    classify_failure,
+    classify_response,
+)
+from notifier_tui.core.sending.retry_after import DEFAULT_MAX_RETRY_AFTER, parse_retry_after
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -41,26 +43,13 @@ __all__ = [
     "GatewayResult",
     "OutcomeClass",
     "classify_response",
+    "parse_retry_after",
 ]
 
 log = logging.getLogger(__name__)
 
-_SNIPPET = 200
-_CONTROL = re.compile(r"\s+")
-_TRANSIENT_4XX = frozenset({408, 425, 429})
-
-
-class OutcomeClass(enum.StrEnum):
-    """What the sender does with a message after one attempt (GATEWAY.md's table)."""
-
-    ACCEPTED = "accepted"
-    """The gateway took it: HTTP 200 with a JSON object whose integer ``code`` is 0."""
-    TRANSIENT = "transient"
-    """Retry with backoff: network trouble, 5xx/408/425/429, or a bad 200 answer."""
-    CREDENTIALS = "credentials"
-    """401/403: stop all dispatch until the token changes or the user resumes."""
-    PERMANENT = "permanent"
-    """Any other 4xx: this message fails for good."""
+DEFAULT_MAX_ANSWER_BYTES = 4096
+"""The gateway answers ``{"code": 0, "message": "OK"}``; anything near this size is wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +62,10 @@ class GatewayResult:
         reason: Short human text for ``last_error``: ``"OK"``, ``"HTTP 500"``,
             ``"timeout"``, ``"connect error: connection refused"``,
             ``"bad answer: not JSON"``, ``"bad answer: code 1"``, ``"HTTP 400: <body>"``.
-        retry_after: Seconds the gateway asked to wait (``Retry-After``), transient only.
+        retry_after: Seconds the gateway asked to wait (``Retry-After``, clamped),
+            transient only.
         latency: Seconds from the start of the request to its outcome.
+        error_class: What kept the message from being sent; ``None`` when accepted.
     """
 
     outcome: OutcomeClass
@@ -82,203 +73,47 @@ class GatewayResult:
     reason: str
     retry_after: float | None
     latency: float
+    error_class: ErrorClass | None
+
+    def __post_init__(self) -> None:
+        if (self.outcome is OutcomeClass.ACCEPTED) != (self.error_class is None):
+            raise ValueError(f"{self.outcome} with error class {self.error_class!r}")
 
     @property
     def error_kind(self) -> str:
-        """A short stable label for metrics.
+        """A short stable label for metrics: ``ok`` or the error class's value.
 
         One of ``ok``, ``timeout``, ``connect``, ``http_5xx``, ``http_429``,
         ``bad_answer``, ``credentials``, ``http_4xx``, ``other``.
         """
-        if self.outcome is OutcomeClass.ACCEPTED:
-            return "ok"
-        if self.outcome is OutcomeClass.CREDENTIALS:
-            return "credentials"
-        code = self.status_code
-        if code is None:
-            if self.reason.startswith("timeout"):
-                return "timeout"
-            # "connect error: ..." and "connection closed/reset ..." alike.
-            if self.reason.startswith("connect"):
-                return "connect"
-            return "bad_answer" if self.reason.startswith("bad answer") else "other"
-        if code == 200:
-            return "bad_answer"
-        if code == 429:
-            return "http_429"
-        if 500 <= code <= 599:
-            return "http_5xx"
-        if 400 <= code <= 499:
-            return "http_4xx"
-        return "other"
-
-
-def _one_line(body: bytes) -> str:
-    """The start of a body as one clean line (it ends up in ``last_error`` and logs)."""
-    text = body[: _SNIPPET * 4].decode("utf-8", "replace")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return _CONTROL.sub(" ", text).strip()[:_SNIPPET]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    # A plain dict is case-sensitive; httpx.Headers already answered above.
-    wanted = name.lower()
-    for key, item in headers.items():
-        if key.lower() == wanted:
-            return item
-    return None
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date.
-
-    Fractional seconds are accepted (the simulator sends them). A date in the
-    past gives 0. Anything unparsable, negative or infinite gives ``None``.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
-        when = when.replace(tzinfo=UTC)
-    now = now if now is not None else datetime.now(UTC)
-    return max((when - now).total_seconds(), 0.0)
-
-
-def classify_response(
-    status_code: int, body: bytes, headers: Mapping[str, str]
-) -> tuple[OutcomeClass, str, float | None]:
-    """GATEWAY.md's table: (outcome, reason, retry_after) of one HTTP answer. Never raises.
-
-    - 200 with a JSON object whose ``code`` is an integer (``bool`` is not) equal
-      to 0: accepted; any other 200: transient "bad answer";
-    - 5xx, 408, 425, 429: transient, with ``Retry-After`` in seconds if given;
-    - 401, 403: credentials;
-    - any other 4xx: permanent, the reason quoting the start of the body;
-    - anything else (1xx, other 2xx, 3xx, nonsense): transient.
-    """
-    if status_code == 200:
-        return _classify_200(body)
-    if status_code in (401, 403):
-        return OutcomeClass.CREDENTIALS, f"HTTP {status_code}", None
-    if 500 <= status_code <= 599 or status_code in _TRANSIENT_4XX:
-        retry_after = parse_retry_after(_header(headers, "retry-after"))
-        return OutcomeClass.TRANSIENT, f"HTTP {status_code}", retry_after
-    if 400 <= status_code <= 499:
-        snippet = _one_line(body)
-        reason = f"HTTP {status_code}: {snippet}" if snippet else f"HTTP {status_code}"
-        return OutcomeClass.PERMANENT, reason, None
-    return OutcomeClass.TRANSIENT, f"HTTP {status_code}", None
-
-
-def _classify_200(body: bytes) -> tuple[OutcomeClass, str, float | None]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return OutcomeClass.TRANSIENT, "bad answer: not JSON", None
-    if not isinstance(data, dict):
-        return OutcomeClass.TRANSIENT, "bad answer: not a JSON object", None
-    if "code" not in data:
-        return OutcomeClass.TRANSIENT, "bad answer: no code", None
-    code = data["code"]
-    # type() not isinstance(): JSON true must not pass for code 1, nor false for 0.
-    if type(code) is not int:
-        return OutcomeClass.TRANSIENT, "bad answer: code is not an integer", None
-    if code != 0:
-        shown = str(code) if abs(code) < 10**18 else "out of range"
-        return OutcomeClass.TRANSIENT, f"bad answer: code {shown}", None
-    return OutcomeClass.ACCEPTED, "OK", None
-
-
-def _strerror(err: OSError) -> str:
-    if err.errno:
-        return os.strerror(err.errno).lower()
-    return type(err).__name__
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and its explicit causes, outermost first (each layer wraps with ``from``)."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 8 and current not in chain:
-        chain.append(current)
-        current = current.__cause__
-    return chain
-
-
-def _transport_reason(exc: BaseException) -> str:
-    """A short reason for a request that got no usable HTTP answer.
-
-    httpx-aiohttp maps aiohttp's errors onto httpx's loosely: every
-    ``ClientConnectionError``, a refused connect or a reset included, becomes
-    ``httpx.ConnectTimeout``. So the innermost cause decides, and the httpx
-    class is only a fallback for transports that are not aiohttp's.
-    """
-    chain = _causes(exc)
-    connecting = any(
-        isinstance(e, aiohttp.ClientConnectorError | httpx.ConnectError)
-        or type(e).__name__ == "ConnectError"  # httpcore's, without importing httpcore
-        for e in chain
-    )
-    for err in reversed(chain):
-        if isinstance(err, TimeoutError):  # aiohttp's timeouts and socket.timeout too
-            return "timeout"
-        if isinstance(err, socket.gaierror | aiohttp.ClientConnectorDNSError):
-            return "connect error: name not resolved"
-        if isinstance(err, aiohttp.ClientConnectorError):
-            return f"connect error: {_strerror(err.os_error)}"
-        if isinstance(err, aiohttp.ServerDisconnectedError):
-            return "connection closed by the gateway"
-        if isinstance(err, aiohttp.ClientPayloadError):
-            return "connection broken while reading the answer"
-        if isinstance(err, aiohttp.InvalidURL | httpx.UnsupportedProtocol):
-            return "bad gateway URL"
-        if isinstance(err, aiohttp.ClientResponseError):
-            return "bad answer: not HTTP"
-        if isinstance(err, OSError) and err.errno:
-            if err.errno in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
-                return "connection reset"
-            if connecting or err.errno == errno.ECONNREFUSED:
-                return f"connect error: {_strerror(err)}"
-            return f"connection error: {_strerror(err)}"
-    if any(isinstance(e, aiohttp.ClientError) for e in chain):
-        # An aiohttp error none of the above knows: its httpx mapping (often
-        # ConnectTimeout) says nothing reliable.
-        return "connection error"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if connecting:
-        return "connect error"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "connection error: protocol error"
-    if isinstance(exc, httpx.NetworkError):
-        return "connection error"
-    if isinstance(exc, httpx.DecodingError):
-        return "bad answer: undecodable body"
-    return f"other: {type(exc).__name__}"
+        return "ok" if self.error_class is None else self.error_class.value
 
 
 def _redacted(url: str) -> str:
-    """``url`` without user:password, for reprs and logs."""
+    """``url`` with any user:password shown as ``***``, for reprs and logs."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
+        parsed = URL(url)
+    except ValueError:
         return "<invalid URL>"
-    return str(parsed.copy_with(userinfo=b"")) if parsed.userinfo else url
+    if parsed.raw_user is None and parsed.raw_password is None:
+        return url
+    return str(parsed.with_user(None)).replace("://", "://***@", 1)
+
+
+def _endpoint_prefix(base_url: str) -> URL | None:
+    """``{base_url}/send/`` without userinfo, or ``None`` if no http(s) request can go there."""
+    try:
+        url = URL(base_url)
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or not url.raw_host:
+        return None
+    if url.raw_user is not None or url.raw_password is not None:
+        # The bearer token is the credential; aiohttp would turn userinfo into a
+        # second Authorization header and refuse the request.
+        log.warning("user:password in the gateway URL %s is not sent", _redacted(base_url))
+        url = url.with_user(None)
+    return url.with_path(url.raw_path.rstrip("/") + "/send/", encoded=True)
 
 
 class GatewayClient:
@@ -286,13 +121,15 @@ class GatewayClient:
 
     Args:
         base_url: The gateway base URL; requests go to ``{base_url}/send/{msg_id}``.
+            A user:password in it is not sent (the bearer token authenticates).
         token: The bearer token. Never shown by ``repr`` or written to logs.
-        timeout: Seconds allowed for each of connect, write, read and waiting for
-            a pooled connection. A whole request is also cut at twice this (see
-            :meth:`send`).
+        timeout: Seconds allowed to get a connection (from the pool or a new
+            one) and between two reads of the answer. A whole request is also
+            cut at twice this, whatever the gateway does.
         max_connections: Connections the pool may open (and keep alive).
-        transport: Another httpx transport (default: aiohttp's, sized to
-            ``max_connections``).
+        max_answer_bytes: Bytes of an answer's body read at most; a longer
+            answer is cut there, its connection closed, and a 200 judged a bad answer.
+        max_retry_after: The longest ``Retry-After`` honoured, in seconds.
     """
 
     def __init__(
@@ -302,36 +139,34 @@ class GatewayClient:
         *,
         timeout: float = 5.0,
         max_connections: int = 32,
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0, got {timeout!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections!r}")
+        if max_answer_bytes < 64:
+            raise ValueError(f"max_answer_bytes must be >= 64, got {max_answer_bytes!r}")
+        if not max_retry_after >= 0:
+            raise ValueError(f"max_retry_after must be >= 0, got {max_retry_after!r}")
         self._base_url = base_url.rstrip("/")
-        self._token = token
         self._timeout = timeout
-        # aiohttp enforces no write timeout and its read timeout is per socket
-        # read, so an answer trickling in byte by byte would never end: this
-        # deadline bounds the whole request (pool + connect, then the answer).
-        self._deadline = 2 * timeout
         self._max_connections = max_connections
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        if transport is None:
-            transport = AiohttpTransport(limits=limits)
-        # Requests go straight to the transport: httpx.AsyncClient's per-request
-        # work (URL merging, auth and redirect handling, cookies, default headers)
-        # cost 40% of the client's CPU per message (bench/dispatch.py), and the
-        # gateway needs none of it. Request, Response and the transport are httpx's.
-        self._transport = transport
-        try:
-            self._base: httpx.URL | None = httpx.URL(self._base_url + "/")
-        except httpx.InvalidURL:
-            self._base = None  # every send answers "bad gateway URL"; nothing raises
-        self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._max_answer_bytes = max_answer_bytes
+        self._max_retry_after = max_retry_after
+        self._prefix = _endpoint_prefix(self._base_url)
+        self._prefix_text = "" if self._prefix is None else str(self._prefix)
+        self._token = ""
+        self._headers: dict[str, str] = {}
+        self.set_token(token)
+        self._session: aiohttp.ClientSession | None = None
+        self._opening = asyncio.Lock()
+        self._proxy: URL | None = None
+        self._proxy_auth: aiohttp.BasicAuth | None = None
+        self._closed = False
         self._logged_unexpected: set[type[BaseException]] = set()
+        self._logged_retry_after = False
 
     def __repr__(self) -> str:
         token = "set" if self.token_configured else "unset"
@@ -342,7 +177,7 @@ class GatewayClient:
 
     @property
     def base_url(self) -> str:
-        """The gateway base URL requests go to."""
+        """The gateway base URL as configured (requests go to ``{base_url}/send/{id}``)."""
         return self._base_url
 
     @property
@@ -353,6 +188,37 @@ class GatewayClient:
     def set_token(self, token: str) -> None:
         """Use ``token`` from the next request on (requests in flight keep the old one)."""
         self._token = token
+        # Built once per token, not per message; aiohttp copies it into each request.
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._headers = headers
+
+    async def _open(self) -> aiohttp.ClientSession:
+        """The session, made on first use (aiohttp wants a running loop for it)."""
+        async with self._opening:
+            if self._session is None:
+                assert self._prefix is not None
+                try:
+                    # Read once, off the loop: it may read ~/.netrc for the proxy's login.
+                    proxy = await asyncio.to_thread(get_env_proxy_for_url, self._prefix)
+                except LookupError:
+                    pass
+                else:
+                    self._proxy, self._proxy_auth = proxy
+                    log.info("gateway requests go through proxy %s", _redacted(str(proxy[0])))
+                self._session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=self._max_connections),
+                    timeout=aiohttp.ClientTimeout(
+                        total=2 * self._timeout, connect=self._timeout, sock_read=self._timeout
+                    ),
+                    # Per-request work the gateway needs none of: trust_env would look
+                    # the proxy and netrc up on a thread for every request.
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    auto_decompress=False,
+                    trust_env=False,
+                )
+            return self._session
 
     async def send(self, msg_id: int, phone: str | int, text: str) -> GatewayResult:
         """Post one message: ``{"id": msg_id, "phone": int(phone), "text": text}``.
@@ -362,7 +228,7 @@ class GatewayClient:
         reason. Only cancellation propagates.
 
         Args:
-            msg_id: The message id, also the idempotency key (path and body ``id``).
+            msg_id: The message id (an int), also the idempotency key (path and body ``id``).
             phone: 11 digits ``7XXXXXXXXXX``; sent as a JSON integer.
             text: The message text.
         """
@@ -371,62 +237,103 @@ class GatewayClient:
             number = int(phone)
         except (TypeError, ValueError):
             # Not the gateway's fault and no retry will fix it: fail the message.
-            return GatewayResult(OutcomeClass.PERMANENT, None, "bad phone: not a number", None, 0.0)
-        # ensure_ascii: pure ASCII out, so even a lone surrogate cannot fail to encode.
-        body = json.dumps(
-            {"id": msg_id, "phone": number, "text": text}, separators=(",", ":")
-        ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        if self._base is None:
-            return self._failed("bad gateway URL", started)
-        try:
-            request = httpx.Request(
-                "POST",
-                # A string, parsed once by Request: URL.join parses twice more.
-                f"{self._base_url}/send/{msg_id}",
-                content=body,
-                headers=headers,
-                extensions=self._timeouts,
+            return GatewayResult(
+                OutcomeClass.PERMANENT, None, "bad phone: not a number", None, 0.0, ErrorClass.OTHER
             )
-            async with asyncio.timeout(self._deadline):
-                response = await self._transport.handle_async_request(request)
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
-            # OSError covers TimeoutError, hence the deadline above.
-            reason = _transport_reason(exc)
-            return self._failed(reason, started)
-        except httpx.InvalidURL:
-            return self._failed("bad gateway URL", started)
-        except ValueError as exc:  # a malformed answer some layer refused to decode
-            return self._failed(f"bad answer: {type(exc).__name__}", started)
+        if self._prefix is None:
+            return self._failed("bad gateway URL", ErrorClass.OTHER, started)
+        if self._closed:
+            return self._failed("gateway client closed", ErrorClass.OTHER, started)
+        # ensure_ascii (the default): pure ASCII out, so a lone surrogate cannot fail to encode.
+        body = b'{"id":%d,"phone":%d,"text":%s}' % (msg_id, number, json.dumps(text).encode())
+        # The prefix is already encoded and an int adds only digits: nothing to requote.
+        url = URL(self._prefix_text + str(msg_id), encoded=True)
+        try:
+            session = self._session if self._session is not None else await self._open()
+            response = await session.post(
+                url,
+                data=body,
+                headers=self._headers,
+                allow_redirects=False,  # the token must not travel to another host
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
+            )
+            try:
+                content, truncated = await self._read(response)
+            except BaseException:
+                response.close()
+                raise
+            if truncated:
+                response.close()  # not drained: the rest of a huge body is never read
+            else:
+                response.release()
+        except (aiohttp.ClientError, OSError) as exc:
+            # OSError covers TimeoutError: aiohttp's total deadline and socket timeouts.
+            reason, error_class = classify_failure(exc)
+            return self._failed(reason, error_class, started)
+        except ValueError as exc:  # a malformed answer or URL some layer refused
+            return self._failed(f"bad answer: {type(exc).__name__}", ErrorClass.BAD_ANSWER, started)
         except Exception as exc:
             # Something unforeseen inside the HTTP stack must not kill the sender;
             # log it once per type, with its traceback, so it gets fixed.
             if type(exc) not in self._logged_unexpected:
                 self._logged_unexpected.add(type(exc))
                 log.warning("unexpected %s from the HTTP stack", type(exc).__name__, exc_info=True)
-            return self._failed(f"other: {type(exc).__name__}", started)
-        outcome, reason, retry_after = classify_response(
-            response.status_code, response.content, response.headers
+            return self._failed(f"other: {type(exc).__name__}", ErrorClass.OTHER, started)
+        verdict = classify_answer(
+            response.status,
+            content,
+            response.headers,
+            truncated=truncated,
+            max_retry_after=self._max_retry_after,
         )
+        if verdict.retry_after_asked is not None and not self._logged_retry_after:
+            # Once per client: a gateway that asks for hours asks on every answer.
+            self._logged_retry_after = True
+            log.warning(
+                "gateway asked to wait %.0f s (Retry-After); waiting at most %.0f s",
+                verdict.retry_after_asked,
+                self._max_retry_after,
+            )
         return GatewayResult(
-            outcome, response.status_code, reason, retry_after, time.perf_counter() - started
+            verdict.outcome,
+            response.status,
+            verdict.reason,
+            verdict.retry_after,
+            time.perf_counter() - started,
+            verdict.error_class,
         )
 
+    async def _read(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+        """At most ``max_answer_bytes`` of the body, and whether there was more."""
+        cap = self._max_answer_bytes
+        length = response.content_length
+        if length is not None and length <= cap:
+            return await response.read(), False
+        if length is not None and response.status == 200:
+            return b"", True  # an oversized 200 is a bad answer whatever it says
+        # No length (chunked, or until close), or a long error page whose start
+        # makes the reason: read up to the cap, one byte more tells "longer".
+        data = bytearray()
+        while len(data) <= cap:
+            chunk = await response.content.read(cap + 1 - len(data))
+            if not chunk:
+                return bytes(data), False
+            data += chunk
+        return bytes(data[:cap]), True
+
     @staticmethod
-    def _failed(reason: str, started: float) -> GatewayResult:
+    def _failed(reason: str, error_class: ErrorClass, started: float) -> GatewayResult:
         return GatewayResult(
-            OutcomeClass.TRANSIENT, None, reason, None, time.perf_counter() - started
+            OutcomeClass.TRANSIENT, None, reason, None, time.perf_counter() - started, error_class
         )
 
     async def aclose(self) -> None:
-        """Close the pool and its connections."""
-        await self._transport.aclose()
+        """Close the pool and its connections; later sends fail without a request."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def __aenter__(self) -> GatewayClient:
         return self
