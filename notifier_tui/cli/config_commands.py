@@ -29,8 +29,10 @@ _HEADER = """\
 # Precedence: command-line flag > environment variable > this file > default.
 # `notifier-tui config show` prints the effective values and where each came from.
 #
-# This file may hold the gateway token, so it is readable by its owner only (0600).
-# Prefer the NOTIFIER_TOKEN environment variable where your setup allows it.
+# This file may hold the gateway token, so it is readable by its owner only (0600);
+# notifier-tui warns when a file holding a secret is readable by others.
+# Safer still: keep the token in its own 0600 file and name it with token_file,
+# or set the NOTIFIER_TOKEN environment variable (never --token: it shows in `ps`).
 """
 
 
@@ -116,13 +118,13 @@ def write_template(path: Path, *, force: bool) -> None:
 def shown_settings(settings: Settings) -> dict[str, dict[str, Any]]:
     """``{name: {"value", "source"}}`` for ``config show --json``; secrets stay masked.
 
-    Numbers stay numbers so scripts can compare them; paths become strings and
-    secrets the masked text :meth:`Settings.describe` gives them.
+    Numbers stay numbers so scripts can compare them; everything else is the
+    text :meth:`Settings.describe` shows: secrets and URL passwords masked.
     """
     out: dict[str, dict[str, Any]] = {}
     for name, shown, source in settings.describe():
         value = getattr(settings, name)
-        if isinstance(value, Secret | Path) or not isinstance(value, int | float | str):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             value = shown
         out[name] = {"value": value, "source": source}
     return out

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from notifier_tui.core.secret import Secret
+from notifier_tui.core.secret import Secret, mask_url
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
@@ -51,8 +51,8 @@ def run_ui(settings: Settings) -> int:
     try:
         log.info(
             "ui starting: store=%s gateway=%s token=%s",
-            settings.db,
-            settings.base_url,
+            mask_url(str(settings.db)),
+            mask_url(settings.base_url),
             settings.token,  # a Secret: always masked
         )
         return _run(create_app(settings, log_ring=ring))

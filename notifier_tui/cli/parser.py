@@ -86,7 +86,14 @@ def build_parser() -> Parser:
     g.add_argument("--db", metavar="PATH", help="the SQLite store file (env NOTIFIER_DB)")
     g.add_argument("--base-url", metavar="URL", help="gateway base URL (env NOTIFIER_BASE_URL)")
     g.add_argument(
-        "--token", metavar="TOKEN", help="gateway bearer token (env NOTIFIER_TOKEN); never shown"
+        "--token",
+        metavar="TOKEN",
+        help="gateway bearer token; visible in `ps`, so prefer --token-file or NOTIFIER_TOKEN",
+    )
+    g.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the gateway token from this file, mode 0600 (env NOTIFIER_TOKEN_FILE)",
     )
     g.add_argument("--config", metavar="FILE", type=Path, help="the TOML config file to read")
     g.add_argument(

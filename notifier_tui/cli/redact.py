@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from notifier_tui.core.secret import MASK, mask_urls
 from notifier_tui.settings.config import ENV_PREFIX, Settings
 
-MASK = "********"
+__all__ = ["MASK", "Redactor"]
 
 
 class Redactor:
-    """Scrubs token values out of anything printed on an error path.
+    """Scrubs secrets and URL passwords out of anything printed on an error path.
 
     Error text can quote arguments back (``unrecognized arguments: --token x``
     after a subcommand), so every value that may be a secret is masked before
@@ -36,4 +37,5 @@ class Redactor:
         # Longest first, so a secret containing another is masked whole.
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
-        return text
+        # A URL quoted back (`cannot open postgresql://u:pw@h/db`) keeps its password hidden.
+        return mask_urls(text)

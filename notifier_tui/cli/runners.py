@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from notifier_tui.cli.parser import PROG
 from notifier_tui.cli.redact import Redactor
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.secret import mask_url
 from notifier_tui.settings import paths
 from notifier_tui.settings.config import Settings, load_settings
 from notifier_tui.settings.exit_codes import Exit
@@ -23,8 +24,20 @@ if TYPE_CHECKING:
     from notifier_tui.core.store import Store
 
 
+def warn(line: str, redact: Redactor) -> None:
+    """One ``notifier-tui: warning: ...`` line on stderr, secrets scrubbed."""
+    print(redact(f"{PROG}: warning: {' '.join(line.split())}"), file=sys.stderr)
+
+
 def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
     """Settings from the flags, the environment and the config file."""
+    if args.token is not None:
+        # Any user on the host can read a process's arguments (ps, /proc/PID/cmdline).
+        warn(
+            "--token on the command line is visible to other users (ps);"
+            " use --token-file PATH or the NOTIFIER_TOKEN environment variable",
+            redact,
+        )
     if args.config is not None and not args.locate and not args.config.exists():
         # An explicit file that is not there is a typo, not "use the defaults".
         raise ValidationError("config", f"{args.config} does not exist (try `{PROG} config init`)")
@@ -35,6 +48,7 @@ def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
                 "db": args.db,
                 "base_url": args.base_url,
                 "token": args.token,
+                "token_file": args.token_file,
                 "concurrency": args.concurrency,
                 "rate_limit": args.rate_limit,
                 "timeout": args.timeout,
@@ -43,6 +57,7 @@ def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
                 "metrics_host": args.metrics_host,
             },
             config_path=args.config,
+            warn=lambda line: warn(line, redact),
         )
     except (OSError, UnicodeDecodeError) as err:
         # read_config_file lets these through (a directory, no permission, not UTF-8).
@@ -135,7 +150,7 @@ def run_report(args: argparse.Namespace, settings: Settings, redact: Redactor) -
 
 def run_locate(args: argparse.Namespace, settings: Settings) -> int:
     """``--locate``: where the store, the config file and the log file are."""
-    print(f"store: {settings.db}")
+    print(f"store: {mask_url(str(settings.db))}")
     print(f"config: {args.config or paths.config_file()}")
     print(f"log: {settings.log_file}")
     return Exit.OK

@@ -7,23 +7,26 @@ module reads the environment on its own. Each field's source is remembered so
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.errors import ValidationError
-from notifier_tui.core.rules import validate_timezone
-from notifier_tui.core.secret import Secret
-from notifier_tui.settings import paths
+from notifier_tui.core.secret import Secret, mask_urls
+from notifier_tui.settings import coerce, paths, secret_files
+from notifier_tui.settings.errors import ConfigError
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import SenderConfig
 
 ENV_PREFIX = "NOTIFIER_"
+
+log = logging.getLogger("notifier_tui.settings")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Settings:
     """The gateway's base URL; requests go to ``{base_url}/send/{id}``."""
     token: Secret = field(default_factory=lambda: Secret(""))
     """The gateway's bearer token. Never printed, logged or shown unmasked."""
+    token_file: str = ""
+    """A file holding the gateway token (mode 0600); safer than a flag, which shows in `ps`."""
     concurrency: int = 32
     """Gateway requests in flight at most."""
     rate_limit: float = 0.0
@@ -44,6 +49,8 @@ class Settings:
     """Seconds allowed for one gateway request (connect, write, read)."""
     default_timezone: str = "Europe/Moscow"
     """Timezone of a client added without one."""
+    display_timezone: str = ""
+    """The zone every readable time is shown in (IANA name); empty: the machine's own."""
     retry_base: float = 1.0
     """First retry delay in seconds; doubles each attempt, with full jitter."""
     retry_cap: float = 300.0
@@ -56,6 +63,8 @@ class Settings:
     """Longest breaker cool-down in seconds."""
     lease_ttl: float = 5.0
     """Seconds without a heartbeat after which another process may take over sending."""
+    stop_timeout: float = 8.0
+    """Seconds the daemon's stop may take; past it, it exits and leaves the rest to recovery."""
     log_file: Path = field(default_factory=paths.default_log_file)
     """The rotating log file."""
     log_level: str = "INFO"
@@ -84,78 +93,54 @@ class Settings:
     """Where each field's value came from: flag, env, file or default."""
 
     def describe(self) -> list[tuple[str, str, str]]:
-        """``(name, shown value, source)`` for every setting, secrets masked."""
+        """``(name, shown value, source)`` for every setting, secrets masked.
+
+        Secrets show as ``********``; a URL's password (``http://u:pw@host``) too.
+        """
         out = []
         for f in fields(self):
             if f.name == "sources":
                 continue
-            out.append((f.name, str(getattr(self, f.name)), self.sources.get(f.name, "default")))
+            shown = mask_urls(str(getattr(self, f.name)))
+            out.append((f.name, shown, self.sources.get(f.name, "default")))
         return out
 
 
 SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "sources")
-_TYPES = {f.name: f.type for f in fields(Settings)}
+_TYPES = {f.name: str(f.type) for f in fields(Settings)}
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kind = _TYPES[name]
-    try:
-        if kind in ("Path",):
-            return Path(os.path.expanduser(str(value)))
-        if kind == "Secret":
-            return value if isinstance(value, Secret) else Secret(str(value))
-        if isinstance(value, bool):
-            raise TypeError("a boolean is not a number")
-        if kind == "int":
-            number = float(value)
-            if not number.is_integer():
-                raise ValueError("not a whole number")
-            return int(number)
-        if kind == "float":
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise ValidationError(name, f"must be a {kind}, got {value!r}") from None
+def _warn_by_log(line: str) -> None:
+    log.warning("%s", line)
 
 
-def _check(settings: Settings) -> Settings:
-    if settings.concurrency < 1 or settings.concurrency > 2000:
-        raise ValidationError("concurrency", "must be between 1 and 2000")
-    if settings.rate_limit < 0:
-        raise ValidationError("rate_limit", "must be 0 (unlimited) or positive")
-    if settings.timeout <= 0:
-        raise ValidationError("timeout", "must be positive")
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise ValidationError("base_url", "must start with http:// or https://")
-    if settings.smtp_security not in ("starttls", "ssl", "none"):
-        raise ValidationError("smtp_security", "must be starttls, ssl or none")
-    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ValidationError("log_level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    if not 0 <= settings.metrics_port <= 65535:
-        raise ValidationError("metrics_port", "must be 0 (off) or a port number up to 65535")
-    try:
-        validate_timezone(settings.default_timezone)
-    except ValidationError as err:
-        raise ValidationError("default_timezone", err.rule) from None
-    return settings
+def read_config_file(path: Path, *, explicit: bool = False) -> dict[str, Any]:
+    """The settings in a TOML file; unknown keys are an error, a missing file is empty.
 
+    Args:
+        path: the TOML file.
+        explicit: the path was given with ``--config``: a path that cannot be
+            read (a directory) is then bad input, not a broken setup.
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The settings in a TOML file; unknown keys are an error, a missing file is empty."""
+    Raises:
+        ConfigError: the file is not TOML, not UTF-8, or names unknown settings.
+        ValidationError: an explicit path cannot be read (ConfigError otherwise).
+    """
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as err:
-        raise ValidationError("config", f"{path} is not valid TOML: {err}") from None
+        raise ConfigError("config", f"{path} is not valid TOML: {err}") from None
     except UnicodeDecodeError:
-        raise ValidationError("config", f"cannot read {path}: not UTF-8 text") from None
+        raise ConfigError("config", f"cannot read {path}: not UTF-8 text") from None
     except OSError as err:
-        raise ValidationError("config", f"cannot read {path}: {err.strerror}") from None
+        error = ValidationError if explicit else ConfigError
+        raise error("config", f"cannot read {path}: {err.strerror}") from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:
-        raise ValidationError("config", f"{path}: unknown setting(s) {', '.join(unknown)}")
+        raise ConfigError("config", f"{path}: unknown setting(s) {', '.join(unknown)}")
     return data
 
 
@@ -163,29 +148,77 @@ def load_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     config_path: Path | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
     """Resolve every setting: flags > env > config file > defaults.
+
+    The token may come from ``token_file`` instead: the file is read when
+    ``token_file`` comes from a source at least as strong as ``token`` (a
+    ``--token-file`` flag beats ``NOTIFIER_TOKEN``); both from the same source
+    is an error.
 
     Args:
         flags: values given on the command line (``None`` values are ignored).
         env: the environment; ``os.environ`` when omitted.
-        config_path: the TOML file; the user config file when omitted.
+        config_path: the TOML file given with ``--config``; the user config
+            file when omitted.
+        warn: gets one line per exposed secret file (a config file or token
+            file the group or others can read); logged as a warning when omitted.
+
+    Raises:
+        ValidationError: a flag's value is bad (usage, exit 2).
+        ConfigError: a value from the environment or the config file is bad (exit 78).
     """
     env = os.environ if env is None else env
+    warn = warn or _warn_by_log
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     path = config_path or paths.config_file()
-    from_file = read_config_file(path)
+    from_file = read_config_file(path, explicit=config_path is not None)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in SETTING_NAMES:
         env_name = ENV_PREFIX + name.upper()
         if name in flags:
-            values[name], sources[name] = _coerce(name, flags[name]), "flag"
+            sources[name] = coerce.FLAG
+            raw = flags[name]
         elif env.get(env_name):
-            values[name], sources[name] = _coerce(name, env[env_name]), f"env {env_name}"
+            sources[name] = coerce.ENV + env_name
+            raw = env[env_name]
         elif name in from_file:
-            values[name], sources[name] = _coerce(name, from_file[name]), f"file {path}"
-    return _check(replace(Settings(), **values, sources=sources))
+            sources[name] = coerce.FILE + str(path)
+            raw = from_file[name]
+        else:
+            continue
+        values[name] = coerce.coerce(name, _TYPES[name], raw, sources[name])
+    exposed = secret_files.secrets_in(from_file)
+    if exposed and secret_files.readable_by_others(path):
+        warn(secret_files.exposure_warning(path, exposed))
+    _token_from_file(values, sources, warn)
+    defaults = Settings()
+    coerce.check({**{n: getattr(defaults, n) for n in SETTING_NAMES}, **values}, sources)
+    return replace(defaults, **values, sources=sources)
+
+
+def _token_from_file(
+    values: dict[str, Any], sources: dict[str, str], warn: Callable[[str], None]
+) -> None:
+    """Put the token file's content in ``values["token"]`` when ``token_file`` wins."""
+    text = values.get("token_file")
+    if not text:
+        return
+    file_source = sources["token_file"]
+    token_level = coerce.level(sources.get("token"))
+    file_level = coerce.level(file_source)
+    if token_level == file_level:
+        raise coerce.refuse("token_file", "give the token or a token file, not both", file_source)
+    if token_level > file_level:
+        return  # a stronger source gave the token itself
+    values["token"] = secret_files.read_token_file(text, file_source)
+    where = secret_files.token_path(text)
+    sources["token"] = f"token_file {where}"
+    if secret_files.readable_by_others(where):
+        warn(secret_files.exposure_warning(where, ["token"]))
 
 
 def sender_config(settings: Settings, *, role: str, auto_takeover: bool = True) -> SenderConfig:

@@ -13,7 +13,24 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from notifier_tui.core.secret import mask_urls
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class MaskingFormatter(logging.Formatter):
+    """Formats like :data:`FORMAT` and masks the password of every URL in the line.
+
+    A URL can reach a log line from anywhere (a start line, an httpx error
+    quoting the request URL), so the mask is applied to the finished line,
+    exception text included.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_urls(super().format(record))
 
 
 class LogRing(logging.Handler):
@@ -26,7 +43,7 @@ class LogRing(logging.Handler):
         """Lines emitted so far; a line's number is the count just after it."""
         self._listeners: list[Callable[[int, str], None]] = []
         self._mutex = threading.Lock()
-        self.setFormatter(logging.Formatter(FORMAT))
+        self.setFormatter(MaskingFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -73,7 +90,7 @@ def setup_logging(
     """Attach handlers to the ``notifier_tui`` logger; returns them for removal."""
     logger = logging.getLogger("notifier_tui")
     logger.setLevel(level.upper())
-    formatter = logging.Formatter(FORMAT)
+    formatter = MaskingFormatter()
     handlers: list[logging.Handler] = []
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -202,10 +202,11 @@ def test_file_is_read_from_explicit_config(run_raw: Run, tmp_path: Path) -> None
     [
         ("concurrency = \n", "config"),  # not TOML
         ("colour = 'red'\n", "config"),  # unknown key
-        ("concurrency = 'many'\n", "concurrency"),
-        ("concurrency = 0\n", "concurrency"),
-        ("base_url = 'ftp://x'\n", "base_url"),
-        ("default_timezone = 'Mars/Base'\n", "default_timezone"),
+        # A bad value names the file and the key.
+        ("concurrency = 'many'\n", "{path}: concurrency"),
+        ("concurrency = 0\n", "{path}: concurrency"),
+        ("base_url = 'ftp://x'\n", "{path}: base_url"),
+        ("default_timezone = 'Mars/Base'\n", "{path}: default_timezone"),
         (b"\xff\xfe = 1\n", "config"),  # not UTF-8
     ],
 )
@@ -219,7 +220,7 @@ def test_bad_config_file(
         path.write_bytes(content)
     else:
         path.write_text(content, encoding="utf-8")
-    assert_bad_input(cli(*command), field)
+    assert_bad_input(cli(*command), field.format(path=path))
     assert not db.exists()
 
 
