@@ -15,7 +15,7 @@ import logging
 import signal
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from textual import events
@@ -67,7 +67,7 @@ class NotifierApp(LiveApp):
 
     CSS_PATH = "app.tcss"
     TITLE = "notifier-tui"
-    MODES: ClassVar[dict[str, type[Screen]]] = {  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, type[Screen[Any]]]] = {  # type: ignore[assignment]
         "clients": ClientsScreen,
         "mailings": MailingsScreen,
         "stats": StatsScreen,
@@ -219,7 +219,7 @@ class NotifierApp(LiveApp):
             return self.sender is not None and self.sender.credentials_error is not None
         return True
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key, (mode, label) in enumerate(
             [

@@ -37,7 +37,7 @@ FAILURES = (
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
     values, weights = zip(*weighted, strict=True)
-    return rng.choices(values, weights=weights)[0]
+    return str(rng.choices(values, weights=weights)[0])
 
 
 def demo_clients(rng: random.Random, count: int = CLIENTS) -> list[tuple[int, dict[str, str]]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -19,7 +20,7 @@ from textual.worker import Worker, WorkerState
 log = logging.getLogger("notifier_tui.ui")
 
 
-def report_worker_failure(app: App[object], worker: Worker[object], state: WorkerState) -> None:
+def report_worker_failure(app: App[Any], worker: Worker[Any], state: WorkerState) -> None:
     """Log and notify a worker that ended in error; other states are ignored."""
     if state is not WorkerState.ERROR:
         return
@@ -46,7 +47,9 @@ class PeriodicRead:
     One at a time because on a huge store a read may outlast the interval, and
     queueing more behind it would only show stale figures later. Notified once
     per streak because a broken store must not bury the screen under a
-    notification a second.
+    notification a second. A read asked for while one runs is dropped, unless
+    it is asked with ``again`` (after a write: the user must see its result),
+    in which case exactly one more read follows the one under way.
     """
 
     def __init__(self, what: str, name: str) -> None:
@@ -54,12 +57,27 @@ class PeriodicRead:
         self.name = name
         self.busy = False
         self.failing = False
+        self._again: tuple[DOMNode, Callable[[], Awaitable[None]]] | None = None
 
     def start(
-        self, node: DOMNode, read: Callable[[], Awaitable[None]], *, force: bool = False
+        self,
+        node: DOMNode,
+        read: Callable[[], Awaitable[None]],
+        *,
+        force: bool = False,
+        again: bool = False,
     ) -> None:
-        """Run ``read`` in a worker of ``node`` unless one is running (``force``: anyway)."""
+        """Run ``read`` in a worker of ``node`` unless one is running.
+
+        Args:
+            node: the screen the worker belongs to (its failures are reported there).
+            read: the coroutine function that reads and shows.
+            force: start even if a read is running (the caller drops stale results).
+            again: if a read is running, run one more once it ends.
+        """
         if self.busy and not force:
+            if again:
+                self._again = (node, read)
             return
         self.busy = True
         node.run_worker(self._run(node, read), name=self.name, exit_on_error=False)
@@ -70,9 +88,12 @@ class PeriodicRead:
         except Exception as err:
             log.exception("cannot %s", self.what)
             if not self.failing:
-                node.notify(f"Cannot {self.what}: {err}", severity="error")
+                node.app.notify(f"Cannot {self.what}: {err}", severity="error")
             self.failing = True
         else:
             self.failing = False
         finally:
             self.busy = False
+        follow, self._again = self._again, None
+        if follow is not None and follow[0].is_attached:
+            self.start(*follow)

@@ -1,15 +1,18 @@
-"""Fixtures for the UI tests: a temp SQLite store, a fixed clock, and an app factory.
+"""Fixtures and helpers for the UI tests: a temp SQLite store, a fixed clock, an app factory.
 
 ``make_app()`` builds the app exactly as the command line does
 (:func:`notifier_tui.ui.app.create_app`), on a store in ``tmp_path`` whose
 clock stands still at :data:`T0` unless a test moves it. No sender runs
-unless asked for, so nothing on screen depends on timing.
+unless asked for, so nothing on screen depends on timing. The helpers below
+(``settle``, ``go``, ``fill``, ``form_errors``, ``cell``, ``screen_text``) are
+the one copy every UI test file uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.ui.app import NotifierApp, create_app
+from notifier_tui.ui.widgets.field import FormField
 from tests.fakeclock import FakeClock as _FakeClock
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -116,3 +122,56 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await pilot.pause(0.02)
+
+
+async def go(pilot: Pilot[Any], *keys: str) -> None:
+    """Settle, then press each key and settle after it."""
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def fill(pilot: Pilot[Any], **values: str) -> None:
+    """Set form controls by id: ``fill(pilot, phone="7900...", text="Hi")``."""
+    for name, value in values.items():
+        widget = pilot.app.screen.query_one(f"#{name}")
+        if isinstance(widget, TextArea):
+            widget.text = value
+        else:
+            assert isinstance(widget, Input)
+            widget.value = value
+
+
+def form_errors(pilot: Pilot[Any]) -> dict[str, str]:
+    """The error shown under each invalid field of the current form, by field name."""
+    return {f.field_name: f.error for f in pilot.app.screen.query(FormField) if f.error is not None}
+
+
+def cell(table: DataTable[Any], row: int | str, column: str) -> str:
+    """What a cell shows, as text."""
+    value = table.get_cell(str(row), column)
+    return getattr(value, "plain", str(value))
+
+
+def screen_text(app: App[Any]) -> str:
+    """The current screen as plain text, as a user would read it."""
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        record=True,
+        legacy_windows=False,
+        color_system=None,
+    )
+    console.print(
+        app.screen._compositor.render_update(
+            full=True, screen_stack=app._background_screens, simplify=True
+        )
+    )
+    return console.export_text()
+
+
+def notices(app: App[Any]) -> list[str]:
+    """The messages of the notifications shown so far."""
+    return [n.message for n in app._notifications]

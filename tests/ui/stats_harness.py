@@ -8,14 +8,12 @@ resume behave the same. No sender runs: the data is what a test writes.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
@@ -28,6 +26,7 @@ from notifier_tui.core.store import Store
 from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.stats import StatsScreen
+from tests.fakeclock import FakeClock as _FakeClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday in winter: the fixed 'now' of these tests (12:00 in Moscow)."""
@@ -35,14 +34,11 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _APP_TCSS = Path(notifier_tui.__file__).parent / "ui" / "app.tcss"
 
 
-class FakeClock:
-    """A clock that moves only when a test moves it."""
+class FakeClock(_FakeClock):
+    """The shared fake clock, starting at this harness's :data:`T0`."""
 
     def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(now)
 
 
 class StatsTestApp(App[None]):
@@ -150,21 +146,3 @@ def snapshot(now: datetime = T0, **changes: object) -> SenderSnapshot:
     }
     values.update(changes)
     return SenderSnapshot(**values)  # type: ignore[arg-type]
-
-
-def screen_text(app: App[object]) -> str:
-    """The current screen as plain text, as a user would read it."""
-    console = Console(
-        width=app.size.width,
-        height=app.size.height,
-        file=io.StringIO(),
-        record=True,
-        legacy_windows=False,
-        color_system=None,
-    )
-    console.print(
-        app.screen._compositor.render_update(
-            full=True, screen_stack=app._background_screens, simplify=True
-        )
-    )
-    return console.export_text()

@@ -15,8 +15,8 @@ from notifier_tui.core.store import Store
 from notifier_tui.settings.logs import LogRing
 from notifier_tui.ui.screens import log as log_screen
 from notifier_tui.ui.screens.log import LogScreen, compact, compile_filter
-from tests.ui.conftest import AppFactory, settle, wait_for
-from tests.ui.stats_harness import FakeClock, StatsTestApp, screen_text
+from tests.ui.conftest import AppFactory, screen_text, settle, wait_for
+from tests.ui.stats_harness import FakeClock, StatsTestApp
 
 
 @pytest.fixture

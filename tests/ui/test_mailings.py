@@ -7,15 +7,26 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import DataTable, Input, Static
 
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.mailing_form import CommaSuggester, MailingForm
+from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen, progress_bar
-from notifier_tui.ui.widgets.field import FormField
-from tests.ui.conftest import SIZE, T0, AppFactory, add_clients, settle
+from notifier_tui.ui.widgets.live_table import LiveTable
+from tests.ui.conftest import (
+    SIZE,
+    T0,
+    AppFactory,
+    add_clients,
+    fill,
+    form_errors,
+    notices,
+    screen_text,
+    settle,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,20 +38,6 @@ def table(pilot: Pilot[Any]) -> DataTable[Any]:
 def rows(pilot: Pilot[Any]) -> list[list[str]]:
     t = table(pilot)
     return [[str(cell) for cell in t.get_row_at(i)] for i in range(t.row_count)]
-
-
-def fill(pilot: Pilot[Any], **values: str) -> None:
-    for name, value in values.items():
-        widget = pilot.app.screen.query_one(f"#{name}")
-        if isinstance(widget, TextArea):
-            widget.text = value
-        else:
-            assert isinstance(widget, Input)
-            widget.value = value
-
-
-def errors(pilot: Pilot[Any]) -> dict[str, str]:
-    return {f.field_name: f.error for f in pilot.app.screen.query(FormField) if f.error is not None}
 
 
 async def open_mailings(pilot: Pilot[Any]) -> None:
@@ -86,7 +83,7 @@ async def test_create_a_mailing(make_app: AppFactory, store: Store) -> None:
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
-        ({"start_at": "+2h", "end_at": "+1h"}, "end_at", "must be after start_at"),
+        ({"start_at": "+2h", "end_at": "+1h"}, "end_at", "must be after Start"),
         ({"text": "   "}, "text", "must not be empty"),
         ({"text": "x" * 2001}, "text", "at most 2000 characters"),
         ({"window": "25:00-26:00"}, "window", "hours must be 00-23"),
@@ -120,7 +117,7 @@ async def test_each_bad_field_is_shown_and_nothing_is_saved(
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, MailingForm)
-        found = errors(pilot)
+        found = form_errors(pilot)
         assert list(found) == [field]
         assert message in found[field]
         await pilot.press("escape")
@@ -165,7 +162,7 @@ async def test_edit_a_mailing(make_app: AppFactory, store: Store) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_mailings(pilot)
-        await pilot.press("enter")
+        await pilot.press("e")
         await settle(pilot)
         form = app.screen
         assert isinstance(form, MailingForm)
@@ -255,3 +252,81 @@ async def test_operator_and_tag_inputs_complete_the_last_item() -> None:
     assert await suggester.get_suggestion("900, 92") == "900, 926"
     assert await suggester.get_suggestion("900, ") is None
     assert await suggester.get_suggestion("916") is None
+
+
+async def test_enter_opens_the_details_and_e_edits(make_app: AppFactory, store: Store) -> None:
+    add_clients(store, 2)
+    mailing = store.create_mailing(T0 - timedelta(minutes=5), T0 + timedelta(hours=1), "Hi")
+    store.materialize_due(T0)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_mailings(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingDetailScreen)
+        assert app.screen.mailing_id == mailing.id
+        assert app.screen.query_one(LiveTable).row_count == 2
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingsScreen)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingForm)
+
+
+async def test_each_state_refuses_what_it_does_not_allow_and_says_why(
+    make_app: AppFactory, store: Store
+) -> None:
+    add_clients(store, 2)
+    finished = store.create_mailing(T0 - timedelta(hours=3), T0 - timedelta(hours=2), "Old")
+    cancelled = store.create_mailing(T0 - timedelta(hours=1), T0 + timedelta(hours=1), "Oops")
+    store.cancel_mailing(cancelled.id)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_mailings(pilot)
+        screen = app.screen
+        assert isinstance(screen, MailingsScreen)
+        screen.table.move_to_key(str(finished.id))
+        for key in ("p", "e", "c"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, MailingsScreen), f"{key} opened nothing"
+        assert notices(app)[-3:] == [
+            f"Mailing {finished.id} is finished: it cannot be paused.",
+            f"Mailing {finished.id} is finished: it cannot be edited.",
+            f"Mailing {finished.id} is finished: it cannot be cancelled.",
+        ]
+        screen.table.move_to_key(str(cancelled.id))
+        await pilot.press("c")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog), "a cancelled mailing is not asked again"
+        assert notices(app)[-1] == f"Mailing {cancelled.id} is already cancelled."
+        await pilot.press("p")
+        await settle(pilot)
+        assert notices(app)[-1] == f"Mailing {cancelled.id} is cancelled: it cannot be paused."
+    got = store.get_mailing(finished.id)
+    assert not got.paused and not got.cancelled, "nothing was written"
+
+
+async def test_a_new_mailing_is_selected_and_its_times_previewed(
+    make_app: AppFactory, store: Store
+) -> None:
+    for n in range(3):
+        store.create_mailing(T0 + timedelta(hours=n + 1), T0 + timedelta(hours=n + 2), f"M{n}")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_mailings(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        fill(pilot, start_at="+2h", end_at="+150m", text="Newest")
+        await pilot.pause()
+        # Relative times are shown as the instants they mean, in the display timezone.
+        preview = str(app.screen.query_one("#when-preview", Static).render())
+        assert preview == "= 12-01 15:00–15:30 MSK"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MailingsScreen)
+        chosen = screen.selected()
+        assert chosen is not None and chosen.text == "Newest"
+        assert "start MSK" in screen_text(app)

@@ -18,7 +18,7 @@ from textual.widgets import Input
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.ui.demo import demo_clients
-from tests.ui.conftest import T0, AppFactory, settle
+from tests.ui.conftest import T0, AppFactory, go
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,13 +69,6 @@ def seed_mailings(store: Store) -> None:
     )
     store.pause_mailing(paused.id)
     store.cancel_mailing(cancelled.id)
-
-
-async def go(pilot: Pilot[Any], *keys: str) -> None:
-    await settle(pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -19,7 +19,7 @@ from notifier_tui.core.events import SenderSnapshot
 from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.core.store import Store
 from notifier_tui.settings.logs import LogRing
-from tests.ui.conftest import AppFactory, FakeClock, settle
+from tests.ui.conftest import AppFactory, FakeClock, go
 from tests.ui.stats_harness import seed, snapshot
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,13 +48,6 @@ def fixed_live(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> SenderSnaps
     figures = snapshot(clock.now)
     monkeypatch.setattr(StandbyFigures, "read", lambda *_args, **_kwargs: figures)
     return figures
-
-
-async def go(pilot: Pilot[Any], *keys: str) -> None:
-    await settle(pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)

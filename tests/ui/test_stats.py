@@ -26,8 +26,8 @@ from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable
-from tests.ui.conftest import AppFactory, settle, wait_for
-from tests.ui.stats_harness import T0, FakeClock, StatsTestApp, screen_text, seed, snapshot
+from tests.ui.conftest import AppFactory, cell, screen_text, settle, wait_for
+from tests.ui.stats_harness import T0, FakeClock, StatsTestApp, seed, snapshot
 
 
 @pytest.fixture
@@ -45,12 +45,6 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
 @pytest.fixture
 def ids(store: Store) -> dict[str, int]:
     return seed(store)
-
-
-def cell(table: LiveTable, row: int | str, column: str) -> str:
-    """What a cell shows, as text."""
-    value = table.get_cell(str(row), column)
-    return getattr(value, "plain", str(value))
 
 
 async def stats_screen(pilot: Pilot[None]) -> StatsScreen:

@@ -8,7 +8,7 @@ field it names, so the form and the command line always agree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 from zoneinfo import available_timezones
 
 from textual import on, work
@@ -23,11 +23,9 @@ from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import ClientRecord
 from notifier_tui.ui.dialogs.form_actions import FormActions
+from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.field import FormField
 from notifier_tui.ui.workers import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from notifier_tui.ui.app import NotifierApp
 
 
 def _timezone(value: str) -> str:
@@ -47,7 +45,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
-class ClientForm(FormActions, ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
+class ClientForm(FormActions, NotifierNode, ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
     """Dismisses with the saved client, or ``None`` when cancelled."""
 
     CSS_PATH = "dialogs.tcss"
@@ -60,10 +58,6 @@ class ClientForm(FormActions, ReportsWorkerErrors, ModalScreen[ClientRecord | No
         super().__init__()
         self.client = client
         """The client being edited; ``None`` adds a new one."""
-
-    @property
-    def notifier(self) -> NotifierApp:
-        return cast("NotifierApp", self.app)
 
     def compose(self) -> ComposeResult:
         c = self.client

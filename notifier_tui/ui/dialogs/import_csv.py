@@ -8,7 +8,7 @@ user then fixes the file, or chooses to import only the valid rows.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,11 +20,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from notifier_tui.core.errors import RowErrors, ValidationError
 from notifier_tui.core.records import ImportResult
 from notifier_tui.core.store import Store, read_client_csv
+from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.field import FormField
 from notifier_tui.ui.workers import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from notifier_tui.ui.app import NotifierApp
 
 SHOWN_ERRORS = 500
 """Bad lines listed at most; the count above the list is always complete."""
@@ -34,7 +32,7 @@ def _count_rows(path: Path) -> int:
     return sum(1 for _ in read_client_csv(path))
 
 
-class ImportDialog(ReportsWorkerErrors, ModalScreen[ImportResult | None]):
+class ImportDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[ImportResult | None]):
     """Dismisses with the import's result, or ``None`` when nothing was imported."""
 
     CSS_PATH = ["dialogs.tcss", "import_csv.tcss"]  # noqa: RUF012 - Textual reads it as is
@@ -47,10 +45,6 @@ class ImportDialog(ReportsWorkerErrors, ModalScreen[ImportResult | None]):
         super().__init__()
         self._checked_path: Path | None = None
         self._valid_rows = 0
-
-    @property
-    def notifier(self) -> NotifierApp:
-        return cast("NotifierApp", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-dialog"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,11 +24,10 @@ from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import MailingRecord
 from notifier_tui.ui.dialogs.form_actions import FormActions
-from notifier_tui.ui.widgets.field import FormField
+from notifier_tui.ui.node import NotifierNode
+from notifier_tui.ui.widgets import stats_format as fmt
+from notifier_tui.ui.widgets.field import FormField, in_labels
 from notifier_tui.ui.workers import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from notifier_tui.ui.app import NotifierApp
 
 AUDIENCE_DEBOUNCE = 0.3
 """Seconds of quiet typing before the audience is counted again."""
@@ -36,6 +35,15 @@ T = TypeVar("T")
 
 INPUTS = ("start_at", "end_at", "operator_code", "tag", "window")
 FIELDS = (*INPUTS[:2], "text", *INPUTS[2:])
+LABELS = {
+    "start_at": "Start",
+    "end_at": "End",
+    "text": "Text",
+    "operator_code": "Operators",
+    "tag": "Tags",
+    "window": "Send window",
+}
+"""The label of each field, as the form shows it and as its messages name it."""
 
 
 def split_list(value: str) -> list[str]:
@@ -86,11 +94,13 @@ class MailingDraft:
         try:
             return fn(*args)
         except ValidationError as err:
-            self.errors.setdefault(name, err.rule)
+            self.errors.setdefault(name, in_labels(err.rule, LABELS))
             return None
 
 
-class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | None]):
+class MailingForm(
+    FormActions, NotifierNode, ReportsWorkerErrors, ModalScreen[MailingRecord | None]
+):
     """Dismisses with the saved mailing, or ``None`` when cancelled."""
 
     CSS_PATH = ["dialogs.tcss", "mailing_form.tcss"]  # noqa: RUF012 - Textual reads it as is
@@ -107,37 +117,40 @@ class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | 
         self._tags = CommaSuggester()
         self._audience_timer: Timer | None = None
 
-    @property
-    def notifier(self) -> NotifierApp:
-        return cast("NotifierApp", self.app)
-
     def _local(self, when: datetime) -> str:
         return when.astimezone(self.notifier.display_tz).strftime("%Y-%m-%d %H:%M")
 
     def compose(self) -> ComposeResult:
         m = self.mailing
-        tz_name = datetime.now(self.notifier.display_tz).tzname()
+        tz_name = self.notifier.clock().astimezone(self.notifier.display_tz).tzname()
         title = f"Edit mailing {m.id}" if m else "New mailing"
         with Vertical(classes="dialog form", id="mailing-form"):
             yield Label(
                 f"{title}   (times in {tz_name}; 'now', '+10m' or ISO)", classes="dialog-title"
             )
-            yield self._input("Start", "start_at", self._local(m.start_at) if m else "now")
-            yield self._input("End", "end_at", self._local(m.end_at) if m else "+1h")
-            yield FormField("Text", TextArea(m.text if m else "", id="text"), name="text")
+            yield self._input(
+                LABELS["start_at"], "start_at", self._local(m.start_at) if m else "now"
+            )
+            yield self._input(LABELS["end_at"], "end_at", self._local(m.end_at) if m else "+1h")
+            yield Static("", id="when-preview")
+            yield FormField(LABELS["text"], TextArea(m.text if m else "", id="text"), name="text")
             yield Static("", id="text-count")
             yield self._input(
-                "Operators",
+                LABELS["operator_code"],
                 "operator_code",
                 ", ".join(m.operator_codes) if m else "",
                 "any; e.g. 900, 916",
                 self._codes,
             )
             yield self._input(
-                "Tags", "tag", ", ".join(m.tags) if m else "", "any; e.g. vip, new", self._tags
+                LABELS["tag"],
+                "tag",
+                ", ".join(m.tags) if m else "",
+                "any; e.g. vip, new",
+                self._tags,
             )
             yield self._input(
-                "Send window",
+                LABELS["window"],
                 "window",
                 (m.window or "") if m else "",
                 "any time; e.g. 09:00-21:00 in each client's timezone",
@@ -159,6 +172,7 @@ class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | 
         # Editing usually means fixing the text; a new mailing starts with its times.
         self.query_one("#text" if self.mailing else "#start_at").focus()
         self._count_text()
+        self._preview_times()
         self._load_suggestions()
         self._count_audience()
 
@@ -182,6 +196,17 @@ class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | 
             self._audience_timer = self.set_timer(AUDIENCE_DEBOUNCE, self._count_audience)
         if name in INPUTS and self._field(name).error is not None:
             self._show(self._draft(), only=(name,))
+        if name in ("start_at", "end_at"):
+            self._preview_times()
+
+    def _preview_times(self) -> None:
+        """``now`` and ``+2h`` as the instants they mean, in the display timezone."""
+        draft = self._draft()
+        line = self.query_one("#when-preview", Static)
+        if draft.start_at is None or draft.end_at is None or "end_at" in draft.errors:
+            line.update("")
+            return
+        line.update(f"= {fmt.period(draft.start_at, draft.end_at, self.notifier.display_tz)}")
 
     @work(group="suggestions", exit_on_error=False)
     async def _load_suggestions(self) -> None:
@@ -229,7 +254,7 @@ class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | 
     @work(exclusive=True, group="mailing-save", exit_on_error=False)
     async def _save(self, draft: MailingDraft) -> None:
         store = self.notifier.store
-        args = {
+        args: dict[str, Any] = {
             "start_at": draft.start_at,
             "end_at": draft.end_at,
             "text": draft.text,
@@ -249,7 +274,7 @@ class MailingForm(FormActions, ReportsWorkerErrors, ModalScreen[MailingRecord | 
             return
         except ValidationError as err:
             if err.field in FIELDS:
-                self._field(err.field).set_error(err.rule)
+                self._field(err.field).set_error(in_labels(err.rule, LABELS))
             else:
                 self.notify(str(err), severity="error")
             return

@@ -2,13 +2,15 @@
 
 A directory may hold 100,000 clients; the table never holds more than one page
 (:data:`PAGE`). Moving the cursor or the mouse wheel past the last row, or
-``]``, loads the next page; ``[`` the previous one. Every store call runs on the
-store's thread in an exclusive worker, so a new search supersedes a slow one.
+``]``, loads the next page; ``[`` the previous one; Home/``g`` and End/``G`` go
+to the first and the last client of the whole directory. Every store call runs
+on the store's thread in an exclusive worker, so a new search supersedes a slow
+one, and each page is diffed into the table by client id like every live table.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -24,12 +26,14 @@ from notifier_tui.core.records import ClientRecord
 from notifier_tui.ui.dialogs.client_form import ClientForm
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.import_csv import ImportDialog
+from notifier_tui.ui.node import NotifierNode
+from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
+from notifier_tui.ui.widgets.live_table import ColumnSpec, LiveTable
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.core.records import ImportResult
-    from notifier_tui.ui.app import NotifierApp
 
 PAGE = 100
 """Rows in the table at once."""
@@ -42,7 +46,7 @@ FIXED_WIDTH = 7 + 11 + 8 + 20 + 5 * 2 + 2 + 1
 """Columns but the tag, cell padding, table margins and the scrollbar."""
 
 
-class ClientTable(DataTable[str]):
+class ClientTable(LiveTable):
     """A table that asks for the neighbouring page when the cursor runs off either end."""
 
     class PageRequest(Message):
@@ -51,6 +55,19 @@ class ClientTable(DataTable[str]):
         def __init__(self, step: int) -> None:
             super().__init__()
             self.step = step
+
+    class JumpRequest(Message):
+        """Go to the first (``last=False``) or the last client of the whole search."""
+
+        def __init__(self, *, last: bool) -> None:
+            super().__init__()
+            self.last = last
+
+    def action_scroll_top(self) -> None:
+        self.post_message(self.JumpRequest(last=False))
+
+    def action_scroll_bottom(self) -> None:
+        self.post_message(self.JumpRequest(last=True))
 
     def _at_end(self) -> bool:
         return self.row_count > 0 and self.cursor_row >= self.row_count - 1
@@ -94,7 +111,7 @@ class ClientTable(DataTable[str]):
             self.post_message(self.PageRequest(-1))
 
 
-class ClientsScreen(ReportsWorkerErrors, Screen[None]):
+class ClientsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     """Search, add, edit, delete and import clients."""
 
     CSS_PATH = "clients.tcss"
@@ -120,18 +137,13 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         """Clients matching the search."""
         self._rows: dict[str, ClientRecord] = {}
         self._search_timer: Timer | None = None
-        self._width = 0
-
-    @property
-    def notifier(self) -> NotifierApp:
-        return cast("NotifierApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         with Horizontal(id="clients-bar"):
             yield Input(placeholder="/ search phone, tag or timezone", id="search", compact=True)
             yield Static("", id="clients-range")
-        yield ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
+        yield ClientTable(id="clients-table")
         # Every key is in the footer; the palette (ctrl+p) is left out so they fit in 80 columns.
         # Compact also spares a restyle of every key each time the footer recomposes
         # (FooterKey defaults to compact), which shows under load on every screen switch.
@@ -141,24 +153,22 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         """The tag column takes what the fixed columns leave (tags are up to 64 characters)."""
         return max(8, min(64, self.app.size.width - FIXED_WIDTH))
 
-    def _add_columns(self, table: ClientTable) -> None:
-        self._width = self._tag_width()
-        for key, width in (
-            ("id", 7),
-            ("phone", 11),
-            ("tag", self._width),
-            ("operator", 8),
-            ("timezone", 20),
-        ):
-            table.add_column(key, key=key, width=width)
+    def _columns(self) -> list[ColumnSpec]:
+        return [
+            ("id", "id", 7),
+            ("phone", "phone", 11),
+            ("tag", "tag", self._tag_width()),
+            ("operator", "operator", 8),
+            ("timezone", "timezone", 20),
+        ]
 
     def on_resize(self) -> None:
-        if self._tag_width() != self._width:
+        if self.query_one(ClientTable).set_columns(self._columns()):
             self.load(self.page_offset)
 
     def on_mount(self) -> None:
         table = self.query_one(ClientTable)
-        self._add_columns(table)
+        table.set_columns(self._columns())
         table.focus()
 
     def on_screen_resume(self) -> None:
@@ -187,28 +197,20 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         self, rows: list[ClientRecord], offset: int, total: int, select_id: int | None, cursor: str
     ) -> None:
         table = self.query_one(ClientTable)
-        kept_key = self._cursor_key()
-        kept_row = table.cursor_row
         self.page_offset, self.total = offset, total
         self._rows = {str(c.id): c for c in rows}
         with self.app.batch_update():
-            rebuild = self._tag_width() != self._width
-            table.clear(columns=rebuild)
-            if rebuild:
-                self._add_columns(table)
-            for c in rows:
-                table.add_row(str(c.id), c.phone, c.tag, c.operator_code, c.timezone, key=str(c.id))
-            target = kept_row
-            if select_id is not None and str(select_id) in self._rows:
-                target = table.get_row_index(str(select_id))
-            elif cursor == "first":
-                target = 0
-            elif cursor == "last":
-                target = len(rows) - 1
-            elif kept_key in self._rows:
-                target = table.get_row_index(kept_key)
-            if rows:
-                table.move_cursor(row=max(0, min(target, len(rows) - 1)), animate=False)
+            table.set_columns(self._columns())
+            # The user's text is never read as markup: a tag may hold "[".
+            table.sync(
+                [(c.id, c.phone, fmt.plain(c.tag), c.operator_code, c.timezone) for c in rows]
+            )
+            # sync keeps the cursor on the same client (or the same row if it went).
+            selected = select_id is not None and table.move_to_key(str(select_id))
+            if not selected and rows and cursor == "first":
+                table.move_cursor(row=0, animate=False)
+            elif not selected and rows and cursor == "last":
+                table.move_cursor(row=len(rows) - 1, animate=False)
         self.query_one("#clients-range", Static).update(self._range_text(len(rows)))
 
     def _range_text(self, shown: int) -> str:
@@ -219,15 +221,9 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         first, last = self.page_offset + 1, self.page_offset + shown
         return f"rows {first:,}-{last:,} of {self.total:,}"
 
-    def _cursor_key(self) -> str | None:
-        table = self.query_one(ClientTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
     def selected(self) -> ClientRecord | None:
         """The client under the cursor, if any."""
-        key = self._cursor_key()
+        key = self.query_one(ClientTable).cursor_key
         return self._rows.get(key) if key is not None else None
 
     # --- paging and search -----------------------------------------------------------
@@ -235,6 +231,10 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
     @on(ClientTable.PageRequest)
     def _page_request(self, event: ClientTable.PageRequest) -> None:
         self.action_page(event.step)
+
+    @on(ClientTable.JumpRequest)
+    def _jump_request(self, event: ClientTable.JumpRequest) -> None:
+        self.load(LAST if event.last else 0, cursor="last" if event.last else "first")
 
     def action_page(self, step: int) -> None:
         target = self.page_offset + step * PAGE
@@ -263,6 +263,12 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one(ClientTable).focus()
 
     def key_escape(self) -> None:
+        """Escape clears the search (every client shows again) and goes back to the table."""
+        search = self.query_one("#search", Input)
+        if search.value or self.search:
+            search.value = ""
+            self.search = ""
+            self.load(0, cursor="first")
         self.query_one(ClientTable).focus()
 
     # --- edits --------------------------------------------------------------------------
@@ -298,10 +304,12 @@ class ClientsScreen(ReportsWorkerErrors, Screen[None]):
             f"Delete client {client.id} ({client.phone})?\n"
             "Their pending messages are cancelled; sent ones stay in the statistics."
         )
-        self.app.push_screen(
-            ConfirmDialog("Delete client", question, yes="Delete"),
-            lambda yes: self._delete(client) if yes else None,
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(client)
+
+        self.app.push_screen(ConfirmDialog("Delete client", question, yes="Delete"), answered)
 
     @work(group="clients-write", exit_on_error=False)
     async def _delete(self, client: ClientRecord) -> None:

@@ -16,7 +16,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,12 +26,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
+from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from notifier_tui.settings.logs import LogRing
-    from notifier_tui.ui.app import NotifierApp
 
 MAX_LINES = 5000
 """Lines the view keeps (as many as the app's ring holds by default)."""
@@ -78,7 +78,7 @@ class LogLinesWaiting(Message, bubble=False):
     """New log lines are buffered: flush them shortly (posted once per batch)."""
 
 
-class LogScreen(ReportsWorkerErrors, Screen[None]):
+class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     """Recent log lines as they come; ``/`` filters them."""
 
     CSS_PATH = "log.tcss"
@@ -106,7 +106,7 @@ class LogScreen(ReportsWorkerErrors, Screen[None]):
     @property
     def ring(self) -> LogRing:
         """The app's ring of recent lines."""
-        return cast("NotifierApp", self.app).log_ring
+        return self.notifier.log_ring
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

@@ -9,7 +9,7 @@ once a second and diffed into the table by message id.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -23,15 +23,15 @@ from notifier_tui.core.errors import NotFoundError
 from notifier_tui.core.records import MessageRecord
 from notifier_tui.core.stats import MailingDetail
 from notifier_tui.ui.messages import StoreChanged
+from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
-from notifier_tui.ui.widgets.live_table import LiveTable
+from notifier_tui.ui.widgets.live_table import ColumnSpec, LiveTable
 from notifier_tui.ui.workers import PeriodicRead, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
 
-    from notifier_tui.ui.app import NotifierApp
 
 log = logging.getLogger("notifier_tui.ui.stats")
 
@@ -93,7 +93,7 @@ def filter_line(counts: dict[str, int], total: int, current: str | None) -> Text
     return line
 
 
-class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
+class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     """Counts by status and one page of messages of a mailing; ``escape`` goes back."""
 
     CSS_PATH = "mailing_detail.tcss"
@@ -122,34 +122,33 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
         self._generation = 0
         self._timer: Timer | None = None
 
-    @property
-    def notifier(self) -> NotifierApp:
-        """The app, typed: the store, the clock and the display timezone live there."""
-        return cast("NotifierApp", self.app)
-
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static(id="detail-title")
         yield Static(id="detail-filters")
         table = LiveTable(id="detail-messages")
-        for label, key in (
-            ("id", "id"),
-            ("client", "client"),
-            ("phone", "phone"),
-            ("status", "status"),
-            ("created", "created"),
-            ("sent", "sent"),
-            (Text("tries", justify="right"), "attempts"),
-            ("next try", "next"),
-            ("last error", "error"),
-        ):
-            table.add_column(label, key=key)
+        table.set_columns(self._columns())
         yield table
         yield Static(id="detail-selected")
         yield Static(id="detail-page")
         # Compact like the other screens: every key fits in 80 columns, and the footer
         # does not restyle each key when it recomposes on a screen switch.
         yield Footer(compact=True, show_command_palette=False)
+
+    def _columns(self) -> list[ColumnSpec]:
+        # The times are in the display timezone: its name heads the first time column.
+        tz = self.notifier.clock().astimezone(self.notifier.display_tz).tzname()
+        return [
+            ("id", "id", None),
+            ("client", "client", None),
+            ("phone", "phone", None),
+            ("status", "status", None),
+            (f"created {tz}", "created", None),
+            ("sent", "sent", None),
+            (Text("tries", justify="right"), "attempts", None),
+            ("next try", "next", None),
+            ("last error", "error", None),
+        ]
 
     def on_mount(self) -> None:
         self.query_one("#detail-title", Static).update(Text(f"Mailing #{self.mailing_id}"))
@@ -277,7 +276,7 @@ class MailingDetailScreen(ReportsWorkerErrors, Screen[None]):
     # --- actions --------------------------------------------------------------------
 
     def action_back(self) -> None:
-        """Back to the statistics."""
+        """Back to the screen it was opened from (statistics or mailings)."""
         self.dismiss()
 
     def action_filter(self, key: str) -> None:

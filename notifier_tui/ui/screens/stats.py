@@ -9,11 +9,9 @@ scroll position survive every refresh. ``enter`` opens the mailing's detail.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
@@ -22,15 +20,13 @@ from notifier_tui.core.records import MailingRecord
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.stats import OverallStats
 from notifier_tui.ui.messages import StoreChanged
+from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_panel import LivePanel
-from notifier_tui.ui.widgets.live_table import LiveTable
+from notifier_tui.ui.widgets.live_table import LiveTable, MailingTable
 from notifier_tui.ui.workers import PeriodicRead, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from notifier_tui.ui.app import NotifierApp
 
 log = logging.getLogger("notifier_tui.ui.stats")
 
@@ -65,15 +61,7 @@ def totals_line(stats: OverallStats) -> Text:
     return line
 
 
-class MailingTable(LiveTable):
-    """The mailings table: ``enter`` is shown in the footer as opening the detail."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Details"),
-    ]
-
-
-class StatsScreen(ReportsWorkerErrors, Screen[None]):
+class StatsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     """Overall statistics with the live panel; ``enter`` opens a mailing's detail."""
 
     CSS_PATH = "stats.tcss"
@@ -85,11 +73,6 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         self._by_id: dict[int, MailingRecord] = {}
         self._reader = PeriodicRead("read the statistics", "stats refresh")
         self._timer: Timer | None = None
-
-    @property
-    def notifier(self) -> NotifierApp:
-        """The app, typed: the store, the clock and the live snapshot live there."""
-        return cast("NotifierApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

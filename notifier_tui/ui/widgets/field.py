@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Label, Static
+
+
+def in_labels(rule: str, labels: Mapping[str, str]) -> str:
+    """A core rule in the words of the form: field names become the labels the user sees.
+
+    The core speaks of ``start_at``; next to "End" the user reads
+    ``must be after Start``.
+    """
+    if not labels:
+        return rule
+    names = re.compile(r"\b(" + "|".join(re.escape(name) for name in labels) + r")\b")
+    return names.sub(lambda m: labels[m.group(1)], rule)
 
 
 class FormField(Vertical):

@@ -8,7 +8,6 @@ the app's once-a-second :class:`SenderSnapshot` and the app's clock.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,9 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from notifier_tui.core.events import GatewayHealth, SenderSnapshot
-
-if TYPE_CHECKING:
-    from notifier_tui.ui.app import NotifierApp
+from notifier_tui.ui.node import NotifierNode
 
 _HEALTH_STYLE = {
     GatewayHealth.OK: "bold green",
@@ -61,7 +58,7 @@ def clock_text(now: datetime, tz: tzinfo) -> str:
     return f"{local:%H:%M:%S} {local.tzname()}"
 
 
-class StatusHeader(Horizontal):
+class StatusHeader(NotifierNode, Horizontal):
     """Gateway health, who sends, and the time. Put it first in a screen's ``compose``."""
 
     DEFAULT_CSS = """
@@ -96,14 +93,14 @@ class StatusHeader(Horizontal):
         yield Static(id="status-clock")
 
     def on_mount(self) -> None:
-        app = cast("NotifierApp", self.app)
+        app = self.notifier
         # The app updates both once a second (or on a lease change); nothing polls here.
         self.watch(app, "snapshot", self._update, init=False)
         self.watch(app, "takeover_offered", self._update, init=False)
         self._update()
 
     def _update(self, _value: object = None) -> None:
-        app = cast("NotifierApp", self.app)
+        app = self.notifier
         snapshot = app.snapshot
         line = Text.assemble(
             health_text(snapshot),

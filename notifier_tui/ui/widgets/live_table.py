@@ -7,15 +7,24 @@ new rows against the shown ones by row key: new rows are added, changed cells
 updated with ``update_cell``, vanished rows removed, all inside one
 ``batch_update`` so the screen repaints once. The cursor stays on the same row
 (by key) when rows around it come or go.
+
+Every table of the app is one of these (clients, mailings, statistics, a
+mailing's messages), so each moves the same way: arrows, PageUp/PageDown,
+Home/End and ``g``/``G`` for the first and last row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
+
+ColumnSpec = tuple[str | Text, str, int | None]
+"""``(label, key, width)`` of one column; ``None`` sizes it to its content."""
 
 
 class LiveTable(DataTable[Any]):
@@ -30,6 +39,12 @@ class LiveTable(DataTable[Any]):
         height: 1fr;
     }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # DataTable binds Home/End to the first and last *column*, which a row cursor
+        # never uses; here they go to the first and last row, like g/G.
+        Binding("home,g", "scroll_top", "First row", show=False),
+        Binding("end,G", "scroll_bottom", "Last row", show=False),
+    ]
 
     def __init__(
         self,
@@ -41,6 +56,30 @@ class LiveTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, name=name, id=id, classes=classes)
         self.sync_count = 0
         """How many times :meth:`sync` changed something (tests read it)."""
+        self._spec: list[ColumnSpec] = []
+
+    def set_columns(self, spec: Sequence[ColumnSpec]) -> bool:
+        """Give the table these columns; a change of any label or width rebuilds it.
+
+        Returns:
+            Whether the table was rebuilt (its rows are gone: the next :meth:`sync` adds them).
+        """
+        wanted = list(spec)
+        if wanted == self._spec:
+            return False
+        if self.columns or self.rows:
+            self.clear(columns=True)
+        for label, key, width in wanted:
+            self.add_column(label, key=key, width=width)
+        self._spec = wanted
+        return True
+
+    def move_to_key(self, key: str) -> bool:
+        """Put the cursor on the row ``key``; ``False`` if there is no such row."""
+        if RowKey(key) not in self.rows:
+            return False
+        self.move_cursor(row=self.get_row_index(key), animate=False)
+        return True
 
     @property
     def cursor_key(self) -> str | None:
@@ -102,3 +141,11 @@ class LiveTable(DataTable[Any]):
         index = self.get_row_index(key)
         if index != self.cursor_row:
             self.move_cursor(row=index, animate=False)
+
+
+class MailingTable(LiveTable):
+    """A table of mailings: ``enter`` opens the highlighted mailing's details (in the footer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Details"),
+    ]
