@@ -7,7 +7,6 @@ import collections
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,60 +22,19 @@ from notifier_tui.sim import (
     ThreadedSimulator,
     start_in_thread,
 )
-from tests.simfixtures import simulator, threaded_simulator  # noqa: F401  (fixtures)
+from tests.simfixtures import (
+    PHONE,
+    exchange,
+    read_response,
+    refused,
+    send_request,
+    simulator,  # noqa: F401  (a fixture)
+    threaded_simulator,  # noqa: F401  (a fixture)
+)
 
 pytestmark = pytest.mark.timeout(20)
 
-PHONE = 79001234567
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def send_request(
-    msg_id: int,
-    *,
-    body: dict[str, object] | bytes | None = None,
-    path: str | None = None,
-    token: str | None = None,
-    close: bool = False,
-) -> bytes:
-    """The raw bytes of one ``/send`` request."""
-    if body is None:
-        body = {"id": msg_id, "phone": PHONE, "text": "hi"}
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    head = [
-        f"POST {path or f'/v1/send/{msg_id}'} HTTP/1.1",
-        "Host: test",
-        "Content-Type: application/json",
-        f"Content-Length: {len(data)}",
-    ]
-    if token is not None:
-        head.append(f"Authorization: Bearer {token}")
-    if close:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.lower()] = value.strip()
-    body = await reader.readexactly(int(headers["content-length"]))
-    return status, headers, body
-
-
-async def exchange(sim: GatewaySimulator, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send ``raw`` on a fresh connection and read one answer."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
-    try:
-        writer.write(raw)
-        return await asyncio.wait_for(read_response(reader), 5)
-    finally:
-        writer.close()
 
 
 # -- the /send endpoint ----------------------------------------------------------
@@ -187,9 +145,14 @@ async def test_slow_answers_come_late_but_accepted(
 async def test_fault_shares_roughly_right_and_seeded(
     simulator: GatewaySimulator,  # noqa: F811
 ) -> None:
-    shares = {"fail_rate": 0.2, "throttle_rate": 0.1, "garbage_rate": 0.1}
-    shares |= {"nonzero_code_rate": 0.1, "permanent_rate": 0.1}
-    simulator.config = SimulatorConfig(seed=11, **shares)
+    simulator.config = SimulatorConfig(
+        seed=11,
+        fail_rate=0.2,
+        throttle_rate=0.1,
+        garbage_rate=0.1,
+        nonzero_code_rate=0.1,
+        permanent_rate=0.1,
+    )
     simulator.reset()
 
     async def run() -> list[str]:
@@ -354,9 +317,9 @@ async def test_stats_reset_and_config_endpoints(
         stats = (await http.get("/stats")).json()
         assert stats["requests"] == 3
         assert (stats["accepted_total"], stats["unique_accepted"], stats["duplicates"]) == (3, 2, 1)
-        assert stats["window_s"] == pytest.approx(
-            simulator.last_accept_at - simulator.first_accept_at
-        )
+        first, last = simulator.first_accept_at, simulator.last_accept_at
+        assert first is not None and last is not None
+        assert stats["window_s"] == pytest.approx(last - first)
         assert (await http.post("/reset")).status_code == 200
         assert (await http.get("/stats")).json()["accepted_total"] == 0
 
@@ -396,12 +359,6 @@ def test_config_validates_and_hides_the_token() -> None:
 
 
 # -- outages and shutdown -------------------------------------------------------------
-
-
-def refused(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(2)
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 async def test_outage_refuses_then_comes_back_on_the_same_port(

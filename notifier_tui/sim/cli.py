@@ -9,7 +9,7 @@ import dataclasses
 import signal
 import sys
 
-from notifier_tui.sim.config import SimulatorConfig
+from notifier_tui.sim.config import DOWN_MODES, RETRY_AFTER_STYLES, SimulatorConfig
 from notifier_tui.sim.server import GatewaySimulator
 
 
@@ -32,12 +32,36 @@ def _parser() -> argparse.ArgumentParser:
         ("--slow-rate", "slow_rate", "share answered only after --slow-ms"),
         ("--slow-ms", "slow_ms", "delay of the slow answers"),
         ("--permanent-rate", "permanent_rate", "share answered 400 bad phone"),
+        ("--huge-rate", "huge_rate", 'share answered 200 {"code": 0} with a --huge-mb body'),
+        ("--huge-mb", "huge_mb", "size of the huge bodies in MiB"),
+        ("--storm-start-s", "storm_start_s", "seconds after the start a 429 storm begins"),
+        ("--storm-s", "storm_s", "length of the 429 storm; 0 = none"),
+        ("--storm-retry-after-s", "storm_retry_after_s", "Retry-After seconds in the storm"),
+        ("--outage-start-s", "outage_start_s", "seconds after the start an outage begins"),
+        ("--outage-s", "outage_s", "length of the outage; 0 = none"),
+        ("--flap-up-s", "flap_up_s", "flapping: length of each up period"),
+        ("--flap-down-s", "flap_down_s", "flapping: length of each down period; 0 = none"),
     )
     defaults = SimulatorConfig()
     for flag, dest, text in knobs:
         default = getattr(defaults, dest)
         p.add_argument(
             flag, dest=dest, type=float, default=default, help=f"{text} (default {default:g})"
+        )
+    p.add_argument(
+        "--retry-after-style",
+        choices=RETRY_AFTER_STYLES,
+        default=defaults.retry_after_style,
+        help="how 429 answers write Retry-After: as the seconds, or an odd value "
+        "(1e20, negative, NaN, words, an HTTP date, or those in turn) (default seconds)",
+    )
+    for flag, dest in (("--outage-mode", "outage_mode"), ("--flap-mode", "flap_mode")):
+        p.add_argument(
+            flag,
+            dest=dest,
+            choices=DOWN_MODES,
+            default="refuse",
+            help="refuse connections, or answer 503 (default refuse)",
         )
     p.add_argument("--token", default=None, help="bearer token to require (401 otherwise)")
     p.add_argument("--seed", type=int, default=None, help="seed of the fault draws")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from notifier_tui.sim.config import SimulatorConfig
-from notifier_tui.sim.server import GatewaySimulator
+from notifier_tui.sim.server import Clock, GatewaySimulator
 
 T = TypeVar("T")
 
@@ -24,12 +25,19 @@ class ThreadedSimulator:
     Keeps the simulator's work off the loop under test (a benchmark, or a
     synchronous test). Read counters through :meth:`stats`, or :meth:`call` a
     coroutine function on the simulator's loop, e.g. ``call(sim.outage, 1.0)``.
+    ``clock`` and ``wall`` are the simulator's (see :class:`GatewaySimulator`).
     """
 
     def __init__(
-        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SimulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Clock = time.monotonic,
+        wall: Clock = time.time,
     ) -> None:
-        self.simulator = GatewaySimulator(config, host, port)
+        self.simulator = GatewaySimulator(config, host, port, clock=clock, wall=wall)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="gateway-sim", daemon=True

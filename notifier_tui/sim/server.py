@@ -1,15 +1,12 @@
 """The simulated gateway: an asyncio HTTP/1.1 server answering like docs/gateway.md says.
 
 It answers ``POST {prefix}/send/{msgId}`` like the public gateway, with faults
-injected at configurable rates (see :mod:`notifier_tui.sim.faults`), an outage
-switch that refuses connections, and counters that let a test or a benchmark
-check what the gateway really accepted (duplicates included).
+injected at configurable rates and in time windows (see
+:mod:`notifier_tui.sim.faults`), an outage switch that refuses connections, and
+counters that let a test or a benchmark check what the gateway really accepted
+(duplicates included).
 
-Extra endpoints, without auth, so another process can drive it:
-
-- ``GET /stats``: counters as JSON (``window_s`` = last accept - first accept);
-- ``POST /reset``: clear the counters;
-- ``POST /config``: a JSON object of :class:`SimulatorConfig` fields to change.
+Its ``/stats``, ``/reset`` and ``/config`` endpoints are in :mod:`notifier_tui.sim.control`.
 """
 
 from __future__ import annotations
@@ -17,35 +14,62 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
+import functools
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
-from notifier_tui.sim.config import SimulatorConfig, config_update, shown
+from notifier_tui.sim.config import SimulatorConfig
 from notifier_tui.sim.contract import validate
-from notifier_tui.sim.faults import Answer, draw_answer, seconds_text
+from notifier_tui.sim.control import control, stats
+from notifier_tui.sim.faults import (
+    Answer,
+    draw_answer,
+    huge_body,
+    refuses,
+    retry_after,
+    window_at,
+)
 from notifier_tui.sim.protocol import Connection, detail, response, with_close
+
+Clock = Callable[[], float]
 
 _KEEP_BODIES = 1000
 _OK = response(200, b'{"code":0,"message":"OK"}')
 _OK_CLOSE = with_close(_OK)
-_FAIL = detail(500, "internal error")
-_GARBAGE = response(200, b"<html>502 bad gateway</html>")
-_NONZERO_CODE = response(200, b'{"code":1,"message":"rejected"}')
-_PERMANENT = detail(400, "bad phone")
-_UNAUTHORIZED = detail(401, "invalid token")
-_METHOD = detail(405, "method not allowed")
 _FIXED = {
-    Answer.FAIL: _FAIL,
-    Answer.GARBAGE: _GARBAGE,
-    Answer.NONZERO_CODE: _NONZERO_CODE,
-    Answer.PERMANENT: _PERMANENT,
+    Answer.FAIL: detail(500, "internal error"),
+    Answer.GARBAGE: response(200, b"<html>502 bad gateway</html>"),
+    Answer.NONZERO_CODE: response(200, b'{"code":1,"message":"rejected"}'),
+    Answer.PERMANENT: detail(400, "bad phone"),
+    Answer.UNAUTHORIZED: detail(401, "invalid token"),
+    Answer.METHOD: detail(405, "method not allowed"),
+    Answer.OUTAGE: detail(503, "service unavailable"),
+    Answer.FLAP: detail(503, "service unavailable"),
 }
+
+
+@functools.lru_cache(maxsize=2)
+def _huge_answer(mb: float) -> bytes:
+    # Built once per size: every huge answer then writes the same bytes object.
+    return response(200, huge_body(mb))
 
 
 class GatewaySimulator:
     """The simulated gateway: an HTTP/1.1 server on ``host:port`` (0 = a free port).
+
+    Args:
+        config: Behaviour; the defaults answer every good request 200.
+        host: Address to bind.
+        port: Port to bind; 0 picks a free one.
+        clock: Monotonic seconds; the time windows of ``config`` count from the
+            first :meth:`start` on it. Tests pass a fake one and call
+            :meth:`apply_schedule` after moving it.
+        wall: Epoch seconds, for ``Retry-After`` HTTP dates.
+        schedule_every: How often to open or close the listener as the outage and
+            flapping windows say; ``None`` leaves it to :meth:`apply_schedule`
+            calls (a test on a fake clock, to be deterministic).
 
     Counters (cleared by :meth:`reset`):
 
@@ -55,25 +79,46 @@ class GatewaySimulator:
         accepted: msgId -> times answered 200 ``{"code": 0}``; counted when the
             answer is written, so a delayed answer dropped by a closed connection
             or an outage is not counted.
-        first_accept_at: ``time.monotonic()`` of the first accepted answer.
-        last_accept_at: ``time.monotonic()`` of the last accepted answer.
+        by_fault: :class:`~notifier_tui.sim.faults.Answer` -> ``/send`` requests
+            given that answer, counted when it is decided.
+        refused_connections: Connections reset on arrival in a refusing window.
+        first_accept_at: ``clock()`` of the first accepted answer.
+        last_accept_at: ``clock()`` of the last accepted answer.
         bodies: The last 1000 decoded ``/send`` bodies, oldest first.
         last_headers: Headers (lower-case names) of the last ``/send`` request.
         connections_opened: Client connections accepted (to check keep-alive and pool sizes).
     """
 
     def __init__(
-        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: SimulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        clock: Clock = time.monotonic,
+        wall: Clock = time.time,
+        schedule_every: float | None = 0.05,
     ) -> None:
         self.config = config if config is not None else SimulatorConfig()
         self.host = host
         self._port = port
+        self._clock = clock
+        self._wall = wall
+        self._schedule_every = schedule_every
+        self._started_at: float | None = None
+        self._running = False
+        self._manual_down = False
         self._server: asyncio.Server | None = None
         self._connections: set[Connection] = set()
         self._outage_task: asyncio.Task[None] | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
+        self._listener_lock = asyncio.Lock()
         self._rng = random.Random(self.config.seed)
+        self._throttled = 0  # 429 answers so far, to take turns among odd Retry-After values
         self.requests = 0
         self.accepted: collections.Counter[int] = collections.Counter()
+        self.by_fault: collections.Counter[Answer] = collections.Counter()
+        self.refused_connections = 0
         self.first_accept_at: float | None = None
         self.last_accept_at: float | None = None
         self.bodies: collections.deque[dict[str, Any]] = collections.deque(maxlen=_KEEP_BODIES)
@@ -91,9 +136,15 @@ class GatewaySimulator:
         Raises:
             OSError: the address cannot be bound.
         """
-        if self._server is not None:
+        if self._running:
             return
-        await self._listen()
+        await self._listen()  # even in a refusing window: it learns the port
+        self._running = True
+        if self._started_at is None:
+            self._started_at = self._clock()
+        if self._schedule_every is not None:
+            self._schedule_task = asyncio.create_task(self._follow_schedule(self._schedule_every))
+        await self.apply_schedule()
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
@@ -104,12 +155,15 @@ class GatewaySimulator:
 
     async def stop(self) -> None:
         """Close the server and every connection; pending delayed answers are dropped."""
-        if self._outage_task is not None:
-            self._outage_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._outage_task
-            self._outage_task = None
-        await self._close_server()
+        self._running = False
+        for task in (self._outage_task, self._schedule_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._outage_task = self._schedule_task = None
+        async with self._listener_lock:
+            await self._close_server()
 
     async def _close_server(self) -> None:
         server, self._server = self._server, None
@@ -145,6 +199,13 @@ class GatewaySimulator:
         """Whether the server accepts connections (false before start and during an outage)."""
         return self._server is not None
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds on the clock since the first :meth:`start` (0 before it)."""
+        return 0.0 if self._started_at is None else self._clock() - self._started_at
+
+    # -- outages: by hand, or by the config's time windows ----------------------
+
     async def outage(self, seconds: float | None) -> None:
         """Stop listening and drop every open connection, so new connects are refused.
 
@@ -155,22 +216,52 @@ class GatewaySimulator:
         if self._outage_task is not None:
             self._outage_task.cancel()
             self._outage_task = None
-        await self._close_server()
+        self._manual_down = True
+        await self.apply_schedule()
         if seconds is not None:
             self._outage_task = asyncio.create_task(self._come_back(seconds))
 
     async def _come_back(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         self._outage_task = None
-        await self._listen()
+        self._manual_down = False
+        await self.apply_schedule()
 
     async def end_outage(self) -> None:
-        """Listen again on the same port (a no-op if not in an outage)."""
+        """End an outage begun by :meth:`outage` (a no-op if not in one).
+
+        The listener comes back on the same port unless a refusing time window
+        of the config is in force.
+        """
         if self._outage_task is not None:
             self._outage_task.cancel()
             self._outage_task = None
-        if self._server is None:
-            await self._listen()
+        self._manual_down = False
+        await self.apply_schedule()
+
+    async def apply_schedule(self) -> None:
+        """Open or close the listener as :meth:`outage` and the config's windows say now.
+
+        The server does this by itself every ``schedule_every`` seconds; a
+        connection that slips in between is reset on arrival.
+        """
+        async with self._listener_lock:
+            down = self._manual_down or self._refusing()
+            if down and self._server is not None:
+                await self._close_server()
+            elif not down and self._server is None and self._running:
+                await self._listen()
+
+    def _refusing(self) -> bool:
+        cfg = self.config
+        return bool(cfg.outage_s or cfg.flap_down_s) and refuses(cfg, window_at(cfg, self.elapsed))
+
+    async def _follow_schedule(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            # The port taken by someone else meanwhile: try again on the next tick.
+            with contextlib.suppress(OSError):
+                await self.apply_schedule()
 
     # -- counters ------------------------------------------------------------
 
@@ -185,14 +276,24 @@ class GatewaySimulator:
         return self.accepted.total()
 
     def reset(self) -> None:
-        """Clear the counters and restart the fault draws from ``config.seed``."""
+        """Clear the counters and restart the fault draws from ``config.seed``.
+
+        The time windows still count from the start: a reset does not move them.
+        """
         self.requests = 0
         self.accepted.clear()
+        self.by_fault.clear()
+        self.refused_connections = 0
         self.first_accept_at = None
         self.last_accept_at = None
         self.bodies.clear()
         self.last_headers = None
         self.connections_opened = 0
+        self._throttled = 0
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Restart the fault draws from ``config.seed`` (the counters stay)."""
         self._rng = random.Random(self.config.seed)
 
     @property
@@ -202,22 +303,15 @@ class GatewaySimulator:
 
     def stats(self) -> dict[str, Any]:
         """The counters as the ``GET /stats`` endpoint returns them."""
-        first, last = self.first_accept_at, self.last_accept_at
-        return {
-            "requests": self.requests,
-            "accepted_total": self.accepted_total,
-            "unique_accepted": len(self.accepted),
-            "duplicates": len(self.duplicates),
-            "first_accept_at": first,
-            "last_accept_at": last,
-            "window_s": (last - first) if first is not None and last is not None else 0.0,
-            "connections_opened": self.connections_opened,
-            "open_connections": self.open_connections,
-        }
+        return stats(self)
 
     # -- the connections' handler (protocol.Handler) --------------------------
 
     def connection_opened(self, conn: Connection) -> bool:
+        if self._refusing():
+            # Arrived before the schedule closed the listener: refused all the same.
+            self.refused_connections += 1
+            return False
         self._connections.add(conn)
         self.connections_opened += 1
         return True
@@ -226,7 +320,7 @@ class GatewaySimulator:
         self._connections.discard(conn)
 
     def record_accept(self, msg_id: int) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.accepted[msg_id] += 1
         if self.first_accept_at is None:
             self.first_accept_at = now
@@ -248,61 +342,68 @@ class GatewaySimulator:
             self.requests += 1
             self.last_headers = headers
             data, accept_id, delay = self._send(method, path[len(send_prefix) :], headers, body)
+            if data is None:
+                conn.drop()  # a refusing window: the gateway is gone mid-connection
+                return
             if close:
                 data = _OK_CLOSE if data is _OK else with_close(data)
             conn.answer(conn.slot(), data, accept_id, delay)
             return
-        conn.answer(conn.slot(), self._control(method, path, body, close), None, 0.0)
+        conn.answer(conn.slot(), control(self, method, path, body, close), None, 0.0)
 
     # -- request handling ----------------------------------------------------
 
     def _send(
         self, method: str, raw_id: str, headers: dict[str, str], body: bytes
-    ) -> tuple[bytes, int | None, float]:
-        """The answer to one ``/send`` request: (bytes, msgId if accepted, delay in s)."""
+    ) -> tuple[bytes | None, int | None, float]:
+        """The answer to one ``/send`` request: (bytes, msgId if accepted, delay in s).
+
+        ``None`` bytes: reset the connection without an answer.
+        """
         cfg = self.config
+        by_fault = self.by_fault
+        if cfg.storm_s or cfg.outage_s or cfg.flap_down_s:
+            window = window_at(cfg, self.elapsed)
+            if window is not None:
+                # Answered before anything is drawn, so the seeded sequence goes on unchanged.
+                by_fault[window] += 1
+                if refuses(cfg, window):
+                    return None, None, 0.0
+                if window is Answer.STORM:
+                    return self._throttle(cfg.storm_retry_after_s), None, cfg.latency_ms / 1000
+                return _FIXED[window], None, cfg.latency_ms / 1000
         rng = self._rng
         delay = cfg.latency_ms
         if cfg.jitter_ms:
             delay += rng.uniform(-cfg.jitter_ms, cfg.jitter_ms)
         delay = max(delay, 0.0) / 1000
         if method != "POST":
-            return _METHOD, None, delay
+            by_fault[Answer.METHOD] += 1
+            return _FIXED[Answer.METHOD], None, delay
         if cfg.token is not None and headers.get("authorization") != f"Bearer {cfg.token}":
-            return _UNAUTHORIZED, None, delay
+            by_fault[Answer.UNAUTHORIZED] += 1
+            return _FIXED[Answer.UNAUTHORIZED], None, delay
         problem, msg_id, data = validate(raw_id, body)
         if data is not None:
             self.bodies.append(data)
         if problem is not None:
+            by_fault[Answer.INVALID] += 1
             return detail(422, problem), None, delay
         assert msg_id is not None
         answer = draw_answer(cfg, rng.random())
+        by_fault[answer] += 1
         if answer is Answer.OK:
             return _OK, msg_id, delay
         if answer is Answer.SLOW:
             return _OK, msg_id, cfg.slow_ms / 1000
+        if answer is Answer.HUGE:
+            return _huge_answer(cfg.huge_mb), msg_id, delay
         if answer is Answer.THROTTLE:
-            retry = f"Retry-After: {seconds_text(cfg.retry_after_s)}"
-            return response(429, b'{"detail":"too many requests"}', extra=(retry,)), None, delay
+            return self._throttle(cfg.retry_after_s), None, delay
         return _FIXED[answer], None, delay
 
-    def _control(self, method: str, path: str, body: bytes, close: bool) -> bytes:
-        """The ``/stats``, ``/reset`` and ``/config`` endpoints; 404 for anything else."""
-        if path == "/stats" and method == "GET":
-            return response(200, json.dumps(self.stats()).encode(), close=close)
-        if path == "/reset" and method == "POST":
-            self.reset()
-            return response(200, b'{"reset":true}', close=close)
-        if path == "/config" and method == "POST":
-            try:
-                changes = json.loads(body)
-                new = config_update(self.config, changes)
-            except (ValueError, TypeError) as err:
-                return detail(422, str(err), close=close)
-            self.config = new
-            if "seed" in changes:
-                self._rng = random.Random(new.seed)
-            return response(200, json.dumps(shown(new)).encode(), close=close)
-        if path in ("/stats", "/reset", "/config"):
-            return detail(405, "method not allowed", close=close)
-        return detail(404, "not found", close=close)
+    def _throttle(self, seconds: float) -> bytes:
+        """A 429 answer whose ``Retry-After`` says ``seconds`` in the configured style."""
+        value = retry_after(self.config.retry_after_style, seconds, self._throttled, self._wall())
+        self._throttled += 1
+        return response(429, b'{"detail":"too many requests"}', extra=(f"Retry-After: {value}",))
