@@ -128,10 +128,17 @@ def test_usage_errors(
 
 @pytest.fixture
 def fake_sim(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    module = types.ModuleType("notifier_tui.sim.simulator")
-    module.run_cli = Recorder(0)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "notifier_tui.sim.simulator", module)
-    return module.run_cli  # type: ignore[attr-defined,no-any-return]
+    recorder = Recorder(0)
+
+    def run_cli(argv: list[str], prog: str = "gateway-sim") -> int:
+        return recorder(argv)
+
+    # The package and its old single module alike, whichever the dispatch imports.
+    for name in ("notifier_tui.sim", "notifier_tui.sim.simulator"):
+        module = types.ModuleType(name)
+        module.run_cli = run_cli  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, name, module)
+    return recorder
 
 
 @pytest.mark.parametrize(
