@@ -48,9 +48,9 @@ def _dispatch(
         rest = split_sim(argv, extras)
         if rest is None:
             raise _unrecognised(extras)
-        from notifier_tui.sim.simulator import run_cli
+        from notifier_tui.sim import run_cli
 
-        return run_cli(rest)
+        return run_cli(rest, prog=f"{PROG} {SIM_COMMAND}")
     if args.command is not None:
         mode = next((m for m in ("daemon", "demo", "locate") if getattr(args, m)), None)
         if mode:
