@@ -6,6 +6,7 @@ import asyncio
 import collections
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from notifier_tui.sim import (
     ThreadedSimulator,
     start_in_thread,
 )
+from notifier_tui.sim.cli import counters_line
+from notifier_tui.sim.faults import Answer
 from tests.simfixtures import (
     PHONE,
     exchange,
@@ -491,3 +494,86 @@ def test_cli_rejects_bad_rates(module: str) -> None:
     )
     assert result.returncode == 2
     assert "fail_rate" in result.stderr and result.stdout == ""
+
+
+def test_counters_line() -> None:
+    sim = GatewaySimulator()
+    sim.requests = 5
+    sim.accepted.update({1: 2, 2: 1})
+    sim.by_fault.update({Answer.OK: 3, Answer.FAIL: 2})
+    line = counters_line("notifier-tui gateway-sim", sim.stats())
+    assert line.startswith("notifier-tui gateway-sim: at 0s requests=5 accepted=3 unique=2 ")
+    assert "duplicates=1 refused_connections=0 by fault: fail=2 ok=3" in line
+    assert "down=" not in line
+    sim.config = SimulatorConfig(storm_s=10)
+    assert " down=storm " in counters_line("gateway-sim", sim.stats())
+    assert counters_line("gateway-sim", GatewaySimulator().stats()).endswith("by fault: none")
+
+
+def test_cli_prints_its_counters_to_stderr() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notifier_tui.sim", "--port", "0", "--stats-every", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        base_url = proc.stdout.readline().removeprefix("gateway-sim listening on ").strip()
+        with httpx.Client(timeout=5) as http:
+            body = {"id": 1, "phone": PHONE, "text": "x"}
+            assert http.post(f"{base_url}/send/1", json=body).status_code == 200
+        lines: list[str] = []
+        deadline = time.monotonic() + 10
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stderr, selectors.EVENT_READ)
+            while time.monotonic() < deadline and not any("requests=1 " in x for x in lines):
+                if selector.select(0.5):
+                    lines.append(proc.stderr.readline())
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert proc.returncode == 0
+    assert lines[0].startswith("gateway-sim: at ")
+    assert any("requests=1 accepted=1 unique=1 duplicates=0" in x and "ok=1" in x for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["-m", "notifier_tui", "gateway-sim", "--help"], "usage: notifier-tui gateway-sim "),
+        (["-m", "notifier_tui.sim", "--help"], "usage: gateway-sim "),
+    ],
+)
+def test_cli_help_names_the_command_and_the_docs(argv: list[str], usage: str) -> None:
+    result = subprocess.run(
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(usage)
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    assert "docs/gateway.md" in text and "GATEWAY.md" not in text
+    for flag in ("--stats-every", "--huge-mb", "--retry-after-style", "--storm-s", "--flap-mode"):
+        assert flag in text
+
+
+def test_cli_rejects_a_bad_stats_interval() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "notifier_tui.sim", "--stats-every", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--stats-every" in result.stderr and result.stdout == ""
