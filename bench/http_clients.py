@@ -67,7 +67,7 @@ def start_simulator_process(
     Raises:
         RuntimeError: it exited or printed nothing in time.
     """
-    argv = [sys.executable, "-m", "notifier_tui.sim", "--port", "0"]
+    argv = [sys.executable, "-m", "notifier_tui.sim", "--port", "0", "--stats-every", "0"]
     for name, value in knobs.items():
         flag = "retry-after" if name == "retry_after_s" else name.replace("_", "-")
         argv += [f"--{flag}", str(value)]
