@@ -37,6 +37,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from notifier_tui.cli.entry import main
 from notifier_tui.core import report
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.sending.sender import Sender, SenderConfig
@@ -229,6 +230,9 @@ def record(store: Store, now: datetime, outcomes: Callable[[list[int]], list[Out
     store.record_outcomes(outcomes(ids))
 
 
+E5, E4, ETO = ErrorClass.HTTP_5XX, ErrorClass.HTTP_4XX, ErrorClass.TIMEOUT
+
+
 def seed(store: Store, clock: Clock) -> dict[str, int]:
     """Mailings before, inside, across the end of and after the period of DAY.
 
@@ -254,10 +258,12 @@ def seed(store: Store, clock: Clock) -> dict[str, int]:
         t0,
         lambda ids: [
             Outcome(ids[0], "sent", sent_at=later),
-            Outcome(ids[1], "pending", last_error="HTTP 502", next_attempt_at=later),
-            Outcome(ids[2], "failed", last_error="HTTP 400: invalid phone"),
-            Outcome(ids[3], "pending", last_error="HTTP 503", next_attempt_at=far),
-            Outcome(ids[4], "pending", last_error="timeout", next_attempt_at=far),
+            Outcome(
+                ids[1], "pending", last_error="HTTP 502", next_attempt_at=later, error_class=E5
+            ),
+            Outcome(ids[2], "failed", last_error="HTTP 400: invalid phone", error_class=E4),
+            Outcome(ids[3], "pending", last_error="HTTP 503", next_attempt_at=far, error_class=E5),
+            Outcome(ids[4], "pending", last_error="timeout", next_attempt_at=far, error_class=ETO),
             Outcome(ids[5], "pending", charge=False, next_attempt_at=far),
         ],
     )
@@ -272,7 +278,13 @@ def seed(store: Store, clock: Clock) -> dict[str, int]:
         late_start,
         lambda ids: [
             Outcome(ids[0], "sent", sent_at=late_start + timedelta(minutes=5)),
-            Outcome(ids[1], "pending", last_error="bad answer: not JSON", next_attempt_at=far),
+            Outcome(
+                ids[1],
+                "pending",
+                last_error="bad answer: not JSON",
+                next_attempt_at=far,
+                error_class=ErrorClass.BAD_ANSWER,
+            ),
             *(Outcome(i, "pending", charge=False, next_attempt_at=late_start) for i in ids[2:]),
         ],
     )
@@ -330,20 +342,21 @@ def test_report_content_per_mailing_totals_and_error_classes(store: Store, clock
 
 def test_error_classes_group_the_gateway_reasons(store: Store, clock: Clock) -> None:
     store.create_client(phone(0))
-    # What core/gateway.py writes for each kind of failure.
-    reasons = [
-        "HTTP 500",
-        "HTTP 503",
-        "HTTP 429",
-        "HTTP 404: no such route",
-        "HTTP 408",
-        "HTTP 401",
-        "timeout",
-        "connect error: connection refused",
-        "connection reset",
-        "bad answer: code 1",
-        "bad gateway URL",
-    ]
+    # What core/gateway.py writes for each kind of failure, and its class.
+    classes = {
+        "HTTP 500": ErrorClass.HTTP_5XX,
+        "HTTP 503": ErrorClass.HTTP_5XX,
+        "HTTP 429": ErrorClass.HTTP_429,
+        "HTTP 404: no such route": ErrorClass.HTTP_4XX,
+        "HTTP 408": ErrorClass.HTTP_4XX,
+        "HTTP 401": ErrorClass.CREDENTIALS,
+        "timeout": ErrorClass.TIMEOUT,
+        "connect error: connection refused": ErrorClass.CONNECT,
+        "connection reset": ErrorClass.CONNECT,
+        "bad answer: code 1": ErrorClass.BAD_ANSWER,
+        "bad gateway URL": ErrorClass.OTHER,
+    }
+    reasons = list(classes)
     for n, _ in enumerate(reasons[1:], start=1):
         store.create_client(phone(n))
     t0 = clock.now
@@ -352,7 +365,10 @@ def test_error_classes_group_the_gateway_reasons(store: Store, clock: Clock) -> 
     record(
         store,
         t0,
-        lambda ids: [Outcome(i, "failed", last_error=r) for i, r in zip(ids, reasons, strict=True)],
+        lambda ids: [
+            Outcome(i, "failed", last_error=r, error_class=classes[r])
+            for i, r in zip(ids, reasons, strict=True)
+        ],
     )
     clock.now = t0 + timedelta(hours=2)
     built = report.recent_report(store, "Europe/Moscow")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.rules import MailingState, MessageStatus
 
 OPEN_STATUSES: tuple[str, ...] = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
@@ -98,6 +99,8 @@ class MessageRecord:
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
+    error_class: str | None = None
+    """One of :class:`~notifier_tui.core.reasons.ErrorClass`, beside ``last_error``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +113,7 @@ class MessageRecord:
             "attempts": self.attempts,
             "last_error": self.last_error,
             "next_attempt_at": _iso(self.next_attempt_at),
+            "error_class": self.error_class,
         }
 
 
@@ -140,6 +144,8 @@ class Outcome:
     sent_at: datetime | None = None
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    error_class: ErrorClass | None = None
+    """The class of ``last_error``; written with it (a text without a class clears it)."""
 
 
 @dataclass(frozen=True, slots=True)

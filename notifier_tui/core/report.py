@@ -15,10 +15,10 @@ starting D, that is, it covers calendar day D-1. A report for an ad-hoc
 Per mailing: its state now and its message counts by status (all its
 messages, as ``stats`` shows them), plus how many of them were accepted by
 the gateway inside the period. Totals add the mailings up. Gateway error
-classes group the ``last_error`` of messages that have not gone out
-(``pending`` with a retry ahead, ``failed``, ``expired``) by what came back
-from the gateway; reasons the sender writes itself ("not sent before end")
-are not gateway errors and are left out.
+classes count the messages that have not gone out (``pending`` with a retry
+ahead, ``failed``, ``expired``) by their ``error_class`` column, labelled as
+:attr:`ErrorClass.label` says; the classes the sender and the store give
+themselves ("not sent before end") are not gateway errors and are left out.
 
 Everything is counted with SQL aggregates; no message row is loaded. The
 ``report_log`` table remembers the days whose report went out
@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.reasons import GATEWAY_CLASSES, ErrorClass
 from notifier_tui.core.records import open_count
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.store.sqlutil import execute
@@ -43,32 +44,10 @@ from notifier_tui.core.store.sqlutil import execute
 if TYPE_CHECKING:
     from notifier_tui.core.store import Store
 
-# (class, SQL LIKE patterns) in the order they are tried. The reasons are the ones
-# core/gateway.py writes ("HTTP 503", "HTTP 400: <body>", "timeout", "connect error:
-# ...", "connection reset", "bad answer: not JSON"), and the classes follow its
-# error_kind labels, which the metrics use, so a report and a dashboard agree.
-ERROR_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("credentials", ("HTTP 401%", "HTTP 403%")),
-    ("HTTP 429", ("HTTP 429%",)),
-    ("HTTP 5xx", ("HTTP 5%",)),
-    ("HTTP 4xx", ("HTTP 4%",)),
-    ("timeout", ("timeout%",)),
-    ("connect", ("connect%",)),  # "connect error: ...", "connection reset/closed ..."
-    ("bad answer", ("bad answer%",)),
-)
-OTHER_CLASS = "other"
-"""Gateway errors no pattern above recognises."""
-
-# Reasons the sender and the store write themselves (core/queue.py, core/store.py):
-# the message was never refused by the gateway, so they are no gateway error class.
-NOT_GATEWAY_REASONS: tuple[str, ...] = (
-    "not sent before end",
-    "send window opens only after the mailing ends",
-    "mailing cancelled",
-    "client no longer matches",
-    "client deleted",
-)
 _UNSENT_STATUSES = ("pending", "failed", "expired")
+# Reasons the sender and the store write themselves ("not sent before end") are no
+# gateway error: the gateway never refused those messages.
+_GATEWAY_CLASSES = tuple(sorted(c.value for c in GATEWAY_CLASSES))
 
 _TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
@@ -231,15 +210,6 @@ class DailyReport:
         return "\n".join(lines) + "\n"
 
 
-def _class_case() -> tuple[str, list[str]]:
-    """A SQL ``CASE`` expression naming the error class of ``last_error``."""
-    parts, params = [], []
-    for name, patterns in ERROR_CLASSES:
-        parts.append(f"WHEN {' OR '.join('last_error LIKE ?' for _ in patterns)} THEN ?")
-        params += [*patterns, name]
-    return f"CASE {' '.join(parts)} ELSE ? END", [*params, OTHER_CLASS]
-
-
 def build_report(
     store: Store,
     start: datetime,
@@ -304,17 +274,18 @@ def build_report(
             )
         )
     totals = {s: sum(m.by_status[s] for m in mailings) for s in ALL_STATUSES}
-    case, case_params = _class_case()
     statuses = ", ".join("?" for _ in _UNSENT_STATUSES)
-    skipped = ", ".join("?" for _ in NOT_GATEWAY_REASONS)
-    error_rows = execute(
+    classes = ", ".join("?" for _ in _GATEWAY_CLASSES)
+    by_class = execute(
         db,
-        f"SELECT {case} AS kind, COUNT(*) AS n FROM message"
-        f" WHERE mailing_id IN ({picked}) AND status IN ({statuses})"
-        f" AND last_error IS NOT NULL AND last_error NOT IN ({skipped})"
-        " GROUP BY kind ORDER BY n DESC, kind",
-        (*case_params, hi, lo, *_UNSENT_STATUSES, *NOT_GATEWAY_REASONS),
+        "SELECT error_class, COUNT(*) FROM message"
+        f" WHERE mailing_id IN ({picked}) AND error_class IN ({classes})"
+        f" AND status IN ({statuses}) GROUP BY error_class",
+        (hi, lo, *_GATEWAY_CLASSES, *_UNSENT_STATUSES),
     ).fetchall()
+    labelled = sorted(
+        ((ErrorClass(cls).label, n) for cls, n in by_class), key=lambda p: (-p[1], p[0])
+    )
     return DailyReport(
         day=day,
         timezone=timezone,
@@ -323,7 +294,7 @@ def build_report(
         generated_at=now,
         mailings=tuple(mailings),
         totals=totals,
-        error_classes=dict(error_rows),
+        error_classes=dict(labelled),
     )
 
 

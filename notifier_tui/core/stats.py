@@ -15,7 +15,7 @@ from typing import Any
 import peewee as pw
 
 from notifier_tui.core.records import MailingRecord, MessageRecord
-from notifier_tui.core.rules import ALL_STATUSES
+from notifier_tui.core.rules import ALL_STATUSES, MessageStatus
 from notifier_tui.core.store.schema import Message
 from notifier_tui.core.store.sqlutil import execute
 
@@ -43,6 +43,22 @@ def counts_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
         (mailing_id,),
     )
     return {status: count for status, count in cursor}
+
+
+def errors_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
+    """``{error_class: count}`` over one mailing's messages that were not sent.
+
+    A message sent after a retry keeps the class of its last failure, so sent
+    ones are left out: this says why messages did not (yet) go out.
+    """
+    cursor = execute(
+        db,
+        "SELECT error_class, COUNT(*) AS n FROM message"
+        " WHERE mailing_id = ? AND error_class IS NOT NULL AND status != ?"
+        " GROUP BY error_class ORDER BY n DESC, error_class",
+        (mailing_id, MessageStatus.SENT.value),
+    )
+    return {cls: n for cls, n in cursor}
 
 
 def full_counts(counts: dict[str, int]) -> dict[str, int]:
@@ -88,23 +104,26 @@ class MailingDetail:
     by_status: dict[str, int]
     messages: list[MessageRecord] = field(default_factory=list)
     matching: int = 0
+    by_error: dict[str, int] = field(default_factory=dict)
+    """Messages not sent, by :class:`~notifier_tui.core.reasons.ErrorClass` value."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "mailing": self.mailing.to_json(),
             "by_status": full_counts(self.by_status),
+            "by_error": dict(self.by_error),
             "messages": [m.to_json() for m in self.messages],
         }
 
 
 _MESSAGE_COLUMNS = (
     "id, mailing_id, client_id, phone, status, created_at, sent_at, attempts, last_error,"
-    " next_attempt_at"
+    " next_attempt_at, error_class"
 )
 
 
 def _message(row: tuple[Any, ...]) -> MessageRecord:
-    mid, mailing_id, client_id, phone, status, created, sent, attempts, error, nxt = row
+    mid, mailing_id, client_id, phone, status, created, sent, attempts, error, nxt, cls = row
     return MessageRecord(
         mid,
         mailing_id,
@@ -116,6 +135,7 @@ def _message(row: tuple[Any, ...]) -> MessageRecord:
         attempts,
         error,
         _ts(nxt),
+        cls,
     )
 
 
@@ -131,6 +151,7 @@ def message_record(row: Message) -> MessageRecord:
         row.attempts,
         row.last_error,
         row.next_attempt_at,
+        row.error_class,
     )
 
 
@@ -157,4 +178,6 @@ def detail(
         params.append(offset)
     messages = [_message(row) for row in execute(db, sql, params)]
     matching = mailing.by_status.get(status, 0) if status else mailing.total
-    return MailingDetail(mailing, dict(mailing.by_status), messages, matching)
+    return MailingDetail(
+        mailing, dict(mailing.by_status), messages, matching, errors_for(db, mailing.id)
+    )

@@ -14,7 +14,8 @@ from tests.cli.conftest import Run, assert_bad_input, dump, phone
 
 MAILING_KEYS = {"id", "text", "start_at", "end_at", "state", "total", "by_status"}
 MESSAGE_KEYS = {
-    "id", "client_id", "phone", "status", "created_at", "sent_at", "attempts", "last_error"
+    "id", "client_id", "phone", "status", "created_at", "sent_at", "attempts", "last_error",
+    "error_class",
 }  # fmt: skip
 
 
@@ -76,7 +77,7 @@ def test_empty_store(ok, cli: Run) -> None:
 
 def test_one_mailing_json_shape(ok, sent_mailing: int) -> None:
     doc = ok("stats", "1")
-    assert set(doc) == {"mailing", "by_status", "messages"}
+    assert set(doc) == {"mailing", "by_status", "by_error", "messages"}
     assert doc["mailing"]["id"] == 1
     assert set(doc["mailing"]) >= MAILING_KEYS
     assert doc["by_status"]["sent"] == 2

@@ -156,3 +156,92 @@ def test_concurrent_first_opens(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()
     assert version_of(path) == tables.SCHEMA_VERSION
+
+
+def make_v2_store(path: Path, errors: list[str | None]) -> None:
+    """A store as version 2 left it: one mailing, one message per ``last_error``."""
+    db = tables.make_database(path)
+    db.bind(tables.MODELS, bind_refs=False, bind_backrefs=False)
+    db.connect()
+    with db.atomic():
+        tables.MIGRATIONS[0](db)
+        tables.MIGRATIONS[1](db)
+        tables.set_meta(db, "schema_version", "2")
+    db.execute_sql(
+        "INSERT INTO mailing (start_at, end_at, text, operator_codes, tags, paused, cancelled,"
+        " created_at, updated_at) VALUES (0, 10, 'x', '[]', '[]', 0, 0, 0, 0)"
+    )
+    for n, error in enumerate(errors):
+        db.execute_sql(
+            "INSERT INTO client (phone, operator_code, tag, timezone, created_at)"
+            " VALUES (?, '900', '', 'UTC', 0)",
+            (phone(n),),
+        )
+        db.execute_sql(
+            "INSERT INTO message (mailing_id, client_id, phone, status, created_at, attempts,"
+            " last_error, next_attempt_at) VALUES (1, ?, ?, 'failed', 0, 1, ?, 0)",
+            (n + 1, phone(n), error),
+        )
+    db.close()
+
+
+def test_version_2_store_gets_error_classes_from_its_texts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    texts = {
+        None: None,
+        "HTTP 500": "http_5xx",
+        "HTTP 429": "http_429",
+        "HTTP 404: no such route": "http_4xx",
+        "HTTP 401": "credentials",
+        "HTTP 403: forbidden": "credentials",
+        "timeout": "timeout",
+        "connect error: connection refused": "connect",
+        "connection reset": "connect",
+        "bad answer: code 1": "bad_answer",
+        "bad gateway URL": "other",
+        "not sent before end": "not_sent_before_end",
+        "send window opens only after the mailing ends": "window_after_end",
+        "client deleted": "client_deleted",
+        "client no longer matches": "client_no_longer_matches",
+        "mailing cancelled": "mailing_cancelled",
+    }
+    path = tmp_path / "v2.db"
+    make_v2_store(path, list(texts))
+    store = Store(path, clock=clock)
+    try:
+        got = dict(store.db.execute_sql("SELECT last_error, error_class FROM message ORDER BY id"))
+        assert got == texts
+    finally:
+        store.close()
+    assert version_of(path) == tables.SCHEMA_VERSION
+
+
+def schema_of(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    return [(name, sql) for name, sql in rows]
+
+
+def test_upgraded_and_new_stores_have_one_schema(tmp_path: Path, clock: FakeClock) -> None:
+    make_v1_store(tmp_path / "old.db")
+    Store(tmp_path / "old.db", clock=clock).close()
+    Store(tmp_path / "new.db", clock=clock).close()
+    assert schema_of(tmp_path / "old.db") == schema_of(tmp_path / "new.db")
+
+
+def test_models_match_the_migrated_tables(tmp_path: Path, clock: FakeClock) -> None:
+    """The frozen DDL of the steps and the peewee models describe the same columns."""
+    path = tmp_path / "s.db"
+    Store(path, clock=clock).close()
+    with sqlite3.connect(path) as conn:
+        for model in tables.MODELS:
+            name = model._meta.table_name
+            columns = {row[1]: row for row in conn.execute(f'PRAGMA table_info("{name}")')}
+            fields = {f.column_name: f for f in model._meta.sorted_fields}
+            assert set(columns) == set(fields), name
+            for column, field in fields.items():
+                not_null = bool(columns[column][3]) or bool(columns[column][5])
+                assert not_null == (not field.null), (name, column)

@@ -99,7 +99,7 @@ def test_detail_json_shape(store: Store, populated: dict[str, int]) -> None:
     detail = store.mailing_stats(populated["a"])
     data = detail.to_json()
     json.dumps(data)
-    assert set(data) == {"mailing", "by_status", "messages"}
+    assert set(data) == {"mailing", "by_status", "by_error", "messages"}
     assert data["mailing"]["id"] == populated["a"]
     assert data["by_status"]["sent"] == 3
     assert list(data["by_status"]) == list(ALL_STATUSES)

@@ -16,12 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from notifier_tui.core import rules
+from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.store.base import Part
 from notifier_tui.core.store.schema import Client, Mailing, Message
 from notifier_tui.core.store.sqlutil import execute
 
-_NO_LONGER_MATCHES = "client no longer matches"
+_UNMATCHED = ErrorClass.CLIENT_NO_LONGER_MATCHES
+_UNMATCHED_TEXT = reason_text(_UNMATCHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +102,18 @@ class Audience(Part):
         # cancelled only because it stopped matching (INSERT OR IGNORE skips that row).
         execute(
             self.db,
-            "UPDATE message SET status = 'pending', last_error = NULL"
+            "UPDATE message SET status = 'pending', last_error = NULL, error_class = NULL"
             " WHERE mailing_id = ? AND status = 'cancelled'"
-            " AND last_error = ? AND client_id IN"
+            " AND error_class = ? AND client_id IN"
             f" (SELECT c.id FROM client c WHERE {where})",
-            [mailing.id, _NO_LONGER_MATCHES, *params],
+            [mailing.id, _UNMATCHED, *params],
         )
         execute(
             self.db,
-            "UPDATE message SET status = 'cancelled', last_error = ?"
+            "UPDATE message SET status = 'cancelled', last_error = ?, error_class = ?"
             " WHERE mailing_id = ? AND status = 'pending' AND client_id NOT IN"
             f" (SELECT c.id FROM client c WHERE {where})",
-            [_NO_LONGER_MATCHES, mailing.id, *params],
+            [_UNMATCHED_TEXT, _UNMATCHED, mailing.id, *params],
         )
 
     def sync_client(self, client: Client) -> None:
@@ -128,14 +130,20 @@ class Audience(Part):
                     next_attempt_at=now,
                 ).on_conflict_ignore().execute()
                 # A message cancelled only because the client stopped matching comes back.
-                Message.update(status=MessageStatus.PENDING, last_error=None).where(
+                Message.update(
+                    status=MessageStatus.PENDING, last_error=None, error_class=None
+                ).where(
                     (Message.mailing == mailing.id)
                     & (Message.client == client.id)
                     & (Message.status == MessageStatus.CANCELLED)
-                    & (Message.last_error == _NO_LONGER_MATCHES)
+                    & (Message.error_class == _UNMATCHED)
                 ).execute()
             else:
-                Message.update(status=MessageStatus.CANCELLED, last_error=_NO_LONGER_MATCHES).where(
+                Message.update(
+                    status=MessageStatus.CANCELLED,
+                    last_error=_UNMATCHED_TEXT,
+                    error_class=_UNMATCHED,
+                ).where(
                     (Message.mailing == mailing.id)
                     & (Message.client == client.id)
                     & (Message.status == MessageStatus.PENDING)

@@ -6,6 +6,7 @@ import peewee as pw
 
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ConflictError, NotFoundError
+from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import ClientRecord
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.store.audience import Audience
@@ -101,9 +102,11 @@ class Clients(Part):
     def delete(self, client_id: int) -> None:
         self._row(client_id)
         # Rule 2: a pending message whose client is gone is cancelled; sent ones stay.
-        Message.update(status=MessageStatus.CANCELLED, last_error="client deleted").where(
-            (Message.client == client_id) & (Message.status == MessageStatus.PENDING)
-        ).execute()
+        Message.update(
+            status=MessageStatus.CANCELLED,
+            last_error=reason_text(ErrorClass.CLIENT_DELETED),
+            error_class=ErrorClass.CLIENT_DELETED,
+        ).where((Message.client == client_id) & (Message.status == MessageStatus.PENDING)).execute()
         Client.delete().where(Client.id == client_id).execute()
 
     def _query(self, search: str, tag: str | None, operator: str | None) -> pw.ModelSelect[Client]:

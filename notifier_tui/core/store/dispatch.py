@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import peewee as pw
 
 from notifier_tui.core import rules
+from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import OPEN_STATUSES, Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.store.audience import Audience
@@ -37,6 +38,11 @@ class DispatchStep:
     claims: list[Claim]
     next_due: datetime | None
     """When there is something to do next, if fewer messages were due than asked for."""
+
+
+_SET_REASON = "UPDATE message SET status = '{status}', last_error = ?, error_class = ? WHERE id = ?"
+_CLIENT_DELETED = (reason_text(ErrorClass.CLIENT_DELETED), ErrorClass.CLIENT_DELETED.value)
+_WINDOW_AFTER_END = (reason_text(ErrorClass.WINDOW_AFTER_END), ErrorClass.WINDOW_AFTER_END.value)
 
 
 class _LiveMailing(NamedTuple):
@@ -92,13 +98,13 @@ class Dispatch(Part):
         """
         now = now or self.clock()
         changed: dict[str, list[int]] = {"expired": [], "cancelled": []}
-        for status, cond, reason in (
+        for status, cond, cls in (
             (
                 "expired",
                 (Mailing.end_at <= now) & (Mailing.cancelled == False),
-                "not sent before end",
+                ErrorClass.NOT_SENT_BEFORE_END,
             ),
-            ("cancelled", Mailing.cancelled == True, "mailing cancelled"),
+            ("cancelled", Mailing.cancelled == True, ErrorClass.MAILING_CANCELLED),
         ):
             mailing_ids = [m.id for m in Mailing.select(Mailing.id).where(cond)]
             if not mailing_ids:
@@ -110,8 +116,11 @@ class Dispatch(Part):
                 )
             ]
             for chunk in chunks(ids):
+                # A message that waited on a retry keeps the gateway's reason.
                 Message.update(
-                    status=status, last_error=pw.fn.COALESCE(Message.last_error, reason)
+                    status=status,
+                    last_error=pw.fn.COALESCE(Message.last_error, reason_text(cls)),
+                    error_class=pw.fn.COALESCE(Message.error_class, cls.value),
                 ).where(Message.id.in_(chunk)).execute()
             changed[status] = ids
         return changed
@@ -207,18 +216,18 @@ class Dispatch(Part):
         ).fetchall()
         to_send: list[tuple[int]] = []
         reschedule: list[tuple[float, int]] = []
-        expire: list[tuple[int]] = []
-        orphans: list[tuple[int]] = []
+        expire: list[tuple[str, str, int]] = []
+        orphans: list[tuple[str, str, int]] = []
         for msg_id, client_id, phone, attempts, tz in rows:
             if client_id is None:
-                orphans.append((msg_id,))
+                orphans.append((*_CLIENT_DELETED, msg_id))
                 continue
             if window is not None:
                 zone = ZoneInfo(tz)
                 if not rules.window_is_open(window, zone, now):
                     opens = rules.next_window_open(window, zone, now)
                     if opens >= mailing.end_at:
-                        expire.append((msg_id,))
+                        expire.append((*_WINDOW_AFTER_END, msg_id))
                     else:
                         reschedule.append((opens.timestamp(), msg_id))
                     continue
@@ -230,16 +239,8 @@ class Dispatch(Part):
         for sql, params in (
             ("UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send),
             ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
-            (
-                "UPDATE message SET status = 'expired',"
-                " last_error = 'send window opens only after the mailing ends' WHERE id = ?",
-                expire,
-            ),
-            (
-                "UPDATE message SET status = 'cancelled', last_error = 'client deleted'"
-                " WHERE id = ?",
-                orphans,
-            ),
+            (_SET_REASON.format(status=MessageStatus.EXPIRED), expire),
+            (_SET_REASON.format(status=MessageStatus.CANCELLED), orphans),
         ):
             if params:  # most claims only send: skip preparing the other statements
                 cur.executemany(sql, params)
@@ -252,6 +253,8 @@ class Dispatch(Part):
                 o.status,
                 o.sent_at.timestamp() if o.sent_at else None,
                 1 if o.charge else 0,
+                o.last_error,
+                o.error_class.value if o.error_class else None,
                 o.last_error,
                 o.next_attempt_at.timestamp() if o.next_attempt_at else None,
                 o.id,
@@ -267,6 +270,8 @@ class Dispatch(Part):
             cur.executemany(
                 "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
                 " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
+                # The class goes with the text: a new text without a class clears it.
+                " error_class = COALESCE(?, CASE WHEN ? IS NULL THEN error_class END),"
                 " next_attempt_at = COALESCE(?, next_attempt_at)"
                 " WHERE id = ? AND status = 'sending'",
                 params,

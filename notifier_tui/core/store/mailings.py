@@ -8,6 +8,7 @@ from datetime import datetime
 
 from notifier_tui.core import rules, stats
 from notifier_tui.core.errors import NotFoundError, ValidationError
+from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import MailingRecord, MessageRecord, open_count
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.store.audience import Audience
@@ -154,7 +155,11 @@ class Mailings(Part):
             return self.record(row)
         row.cancelled = True
         row.save()
-        Message.update(status=MessageStatus.CANCELLED, last_error="mailing cancelled").where(
+        Message.update(
+            status=MessageStatus.CANCELLED,
+            last_error=reason_text(ErrorClass.MAILING_CANCELLED),
+            error_class=ErrorClass.MAILING_CANCELLED,
+        ).where(
             (Message.mailing == mailing_id) & (Message.status == MessageStatus.PENDING)
         ).execute()
         return self.record(row)

@@ -9,15 +9,17 @@ into the file.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import peewee as pw
 
+from notifier_tui.core.store.migrations import MIGRATIONS
 from notifier_tui.core.store.sqlutil import execute
 
-SCHEMA_VERSION = 2
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_database", "schema_version"]
+
+SCHEMA_VERSION = 3
 
 
 class UtcField(pw.FloatField):
@@ -88,6 +90,9 @@ class Message(BaseModel):
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(null=True)
     next_attempt_at = UtcField()
+    # One of reasons.ErrorClass, or NULL while nothing went wrong: what groups and
+    # counts read, so nothing parses last_error.
+    error_class = pw.CharField(max_length=32, null=True)
 
     class Meta:
         indexes = (
@@ -140,18 +145,6 @@ def make_database(path: Path | str) -> pw.SqliteDatabase:
         timeout=10,
         check_same_thread=False,
     )
-
-
-def _migrate_1(db: pw.SqliteDatabase) -> None:
-    db.create_tables([Meta, Client, Mailing, Message, Lease])
-
-
-def _migrate_2(db: pw.SqliteDatabase) -> None:
-    db.create_tables([ReportLog])
-
-
-# Index i migrates a store from version i to i + 1; append, never edit.
-MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (_migrate_1, _migrate_2)
 
 
 def set_meta(db: pw.SqliteDatabase, key: str, value: str) -> None:
