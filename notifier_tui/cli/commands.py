@@ -10,7 +10,6 @@ errors through.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier_tui.cli import render as cli_tables
+from notifier_tui.cli.terminal import json_text
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.store import Store
@@ -43,7 +43,7 @@ class Output:
     def render(self, as_json: bool) -> str:
         """The one document (``as_json``) or the readable text."""
         if as_json:
-            return json.dumps(self.doc(), ensure_ascii=False, indent=2)
+            return json_text(self.doc())
         return self.text()
 
 

@@ -30,6 +30,7 @@ from notifier_tui.cli import runners
 from notifier_tui.cli.argv import SIM_COMMAND, glue_past_when, split_sim
 from notifier_tui.cli.parser import PROG, UsageError, argparse_message, build_parser
 from notifier_tui.cli.redact import Redactor
+from notifier_tui.cli.terminal import complain, say
 from notifier_tui.core.errors import NotFoundError, RowErrors, ValidationError
 from notifier_tui.settings.config import ENV_PREFIX, Settings
 from notifier_tui.settings.exit_codes import Exit
@@ -82,7 +83,7 @@ def _dispatch(
 def _fail(message: str, redact: Redactor) -> int:
     # One line whatever the message holds: a path or a TOML error can carry a newline.
     line = " ".join(redact(message).split())
-    print(f"{PROG}: error: {line}", file=sys.stderr)
+    complain(f"{PROG}: error: {line}")
     return Exit.USAGE
 
 
@@ -91,7 +92,7 @@ def _exit_code(exc: SystemExit) -> int:
         return Exit.OK
     if isinstance(exc.code, int):
         return exc.code
-    print(exc.code, file=sys.stderr)
+    complain(str(exc.code))
     return Exit.ERROR
 
 
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(err), redact)
     except RowErrors as err:
         for number, error in err.errors:
-            print(redact(f"line {number}: {error}"), file=sys.stderr)
+            complain(redact(f"line {number}: {error}"))
         return _fail(
             f"import: {len(err.errors)} bad row(s), nothing imported"
             " (--skip-invalid imports the good rows)",
@@ -134,9 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.ERROR
     except Exception as err:
         line = " ".join(f"{type(err).__name__}: {err}".split())
-        print(redact(f"{PROG}: unexpected error: {line}"), file=sys.stderr)
+        complain(redact(f"{PROG}: unexpected error: {line}"))
         if os.environ.get(ENV_PREFIX + "DEBUG"):
-            print(redact(traceback.format_exc()), file=sys.stderr)
+            say(redact(traceback.format_exc()), file=sys.stderr)
         return Exit.ERROR
 
 

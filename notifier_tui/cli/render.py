@@ -3,6 +3,10 @@
 No colours and no Rich or Textual: the output must read well in a pipe, in a
 log and over SSH, and the command line must start fast. Instants are shown in
 the machine's local timezone; JSON output keeps ISO 8601 with an offset.
+
+Every cell and value goes through :func:`~notifier_tui.cli.terminal.printable`:
+a line break in a mailing text shows as ``\n`` and an ESC as ``\x1b``, so no
+stored text can move the cursor, clear the screen or retitle the window.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from notifier_tui.cli.terminal import printable
 from notifier_tui.core.records import ClientRecord, MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.stats import MailingDetail, OverallStats, full_counts
@@ -30,8 +35,8 @@ def width(text: str) -> int:
 
 
 def one_line(text: str, limit: int = MAX_CELL) -> str:
-    """Collapse whitespace (newlines would break the table) and cut to ``limit`` columns."""
-    flat = " ".join(text.split())
+    """Escape line breaks and controls, collapse runs of spaces, cut to ``limit`` columns."""
+    flat = " ".join(printable(text).split())
     if width(flat) <= limit:
         return flat
     out, used = [], 0
@@ -54,7 +59,9 @@ def table(
     headers: Sequence[str], rows: Iterable[Sequence[object]], *, right: Iterable[int] = ()
 ) -> str:
     """Columns padded to their widest cell; the columns in ``right`` align right (numbers)."""
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    cells = [[printable(str(c)) for c in headers]] + [
+        [printable(str(c)) for c in row] for row in rows
+    ]
     widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
     right_cols = set(right)
     lines = []
@@ -70,7 +77,7 @@ def table(
 def pairs(items: Sequence[tuple[str, object]]) -> str:
     """``key: value`` lines with the values aligned."""
     pad = max(width(k) for k, _ in items) + 1
-    return "\n".join(f"{k + ':':<{pad}} {v}" for k, v in items)
+    return "\n".join(f"{k + ':':<{pad}} {printable(str(v))}" for k, v in items)
 
 
 def _any(values: Sequence[str]) -> str:
@@ -142,7 +149,8 @@ def mailing(m: MailingRecord) -> str:
             ]
         )
         + "\ntext:\n"
-        + "\n".join("  " + line for line in m.text.splitlines())
+        # The whole text, one line of it per line; tabs and other controls escaped.
+        + "\n".join("  " + printable(line) for line in m.text.split("\n"))
     )
 
 

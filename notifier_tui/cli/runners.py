@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from notifier_tui.cli.parser import PROG
 from notifier_tui.cli.redact import Redactor
+from notifier_tui.cli.terminal import complain, json_text, say
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.secret import mask_url
 from notifier_tui.settings import paths
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def warn(line: str, redact: Redactor) -> None:
     """One ``notifier-tui: warning: ...`` line on stderr, secrets scrubbed."""
-    print(redact(f"{PROG}: warning: {' '.join(line.split())}"), file=sys.stderr)
+    complain(redact(f"{PROG}: warning: {' '.join(line.split())}"))
 
 
 def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
@@ -91,8 +91,8 @@ def run_store_command(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     for note in output.notes:
-        print(note, file=sys.stderr)
-    print(rendered)
+        complain(note)
+    say(rendered)
     return Exit.OK
 
 
@@ -102,16 +102,16 @@ def run_config(args: argparse.Namespace, redact: Redactor) -> int:
 
     path = args.config or paths.config_file()
     if args.action == "path":
-        print(path)
+        say(str(path))
     elif args.action == "init":
         cli_config.write_template(path, force=args.force)
-        print(f"wrote {path}")
+        say(f"wrote {path}")
     else:
         settings = settings_from(args, redact)
         if args.json:
-            print(json.dumps(cli_config.shown_settings(settings), ensure_ascii=False, indent=2))
+            say(json_text(cli_config.shown_settings(settings)))
         else:
-            print(cli_tables.settings(settings.describe()))
+            say(cli_tables.settings(settings.describe()))
     return Exit.OK
 
 
@@ -130,27 +130,28 @@ def run_report(args: argparse.Namespace, settings: Settings, redact: Redactor) -
         store.close()
     if smtp is None:
         if args.json:
-            print(json.dumps(built.to_json(), ensure_ascii=False, indent=2))
+            say(json_text(built.to_json()))
         else:
-            print(built.to_text(), end="")
+            # The report is several lines, and quotes mailing texts: escaped, lines kept.
+            say(built.to_text(), end="")
         return Exit.OK
     try:
         report_job.send_now(smtp, built)
     except MailError as err:
         # One line, like every error: a server's answer can span several.
-        print(redact(f"{PROG}: error: report: {' '.join(str(err).split())}"), file=sys.stderr)
+        complain(redact(f"{PROG}: error: report: {' '.join(str(err).split())}"))
         return Exit.ERROR
     sent_day = built.day.isoformat()
     if args.json:
-        print(json.dumps({"sent": True, "day": sent_day, "recipients": list(smtp.recipients)}))
+        say(json.dumps({"sent": True, "day": sent_day, "recipients": list(smtp.recipients)}))
     else:
-        print(f"report for {sent_day} sent to {', '.join(smtp.recipients)}")
+        say(f"report for {sent_day} sent to {', '.join(smtp.recipients)}")
     return Exit.OK
 
 
 def run_locate(args: argparse.Namespace, settings: Settings) -> int:
     """``--locate``: where the store, the config file and the log file are."""
-    print(f"store: {mask_url(str(settings.db))}")
-    print(f"config: {args.config or paths.config_file()}")
-    print(f"log: {settings.log_file}")
+    say(f"store: {mask_url(str(settings.db))}")
+    say(f"config: {args.config or paths.config_file()}")
+    say(f"log: {settings.log_file}")
     return Exit.OK

@@ -28,6 +28,47 @@ _WINDOW = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\
 _RELATIVE = re.compile(r"([+-])\s*([0-9]+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
+# C0 controls (NUL, ESC, CR, LF, TAB, ...), DEL and the C1 controls (CSI is U+009B):
+# a terminal acts on them instead of showing them, so no stored value holds one,
+# except the line breaks and tabs a message text may have.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# A phone's separators may be any ASCII whitespace (a pasted "+7 900\t123"): only
+# digits are stored, so those are dropped like spaces; the other controls are refused.
+_PHONE_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates are how Python carries bytes that were not UTF-8 (a command-line
+# argument in another encoding); SQLite cannot store them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Files in the zoneinfo directory that are not zones: "localtime" is a copy of
+# this machine's zone, "posixrules" a compiler default; "posix/" and "right/"
+# are duplicate trees ("right/" counts leap seconds, so its clocks are off).
+_NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NOT_ZONE_TREES = ("posix/", "right/")
+
+
+def check_characters(field: str, value: str, *, allow: re.Pattern[str] | None = None) -> str:
+    """Return ``value`` unless it holds a control character or undecodable bytes.
+
+    Args:
+        field: the field named in the error.
+        value: the raw input.
+        allow: the pattern of refused characters when not all controls are
+            (texts keep line breaks and tabs; see :data:`TEXT_CONTROLS`).
+
+    Raises:
+        ValidationError: the value holds a lone surrogate or a control character.
+    """
+    if _SURROGATE.search(value):
+        raise ValidationError(field, "must be valid UTF-8 text (it holds bytes that are not)")
+    bad = (allow or _CONTROL).search(value)
+    if bad:
+        raise ValidationError(
+            field,
+            f"must not contain control characters, found U+{ord(bad[0]):04X}"
+            f" at character {bad.start() + 1}",
+        )
+    return value
+
 
 class MessageStatus(StrEnum):
     """Where a message is in its life."""
@@ -63,7 +104,11 @@ def normalize_phone(raw: str) -> str:
     """Return the phone as ``7XXXXXXXXXX`` or raise.
 
     Accepts ``+7 900 123-45-67``, ``8 (900) 1234567`` and ``79001234567``.
+    ASCII whitespace (tab, line breaks) separates like a space; every other
+    control character is refused before separators are dropped (``\\s``
+    would otherwise swallow ``\\x1c``-``\\x1f`` silently).
     """
+    check_characters("phone", str(raw), allow=_PHONE_CONTROL)
     text = _PHONE_NOISE.sub("", str(raw).strip())
     if text.startswith("+7"):
         text = text[1:]
@@ -90,21 +135,32 @@ def validate_operator_code(code: str) -> str:
 
 
 def validate_tag(tag: str | None) -> str:
-    """Return a valid tag (may be empty) or raise."""
-    value = (tag or "").strip()
+    """Return a valid tag (may be empty) or raise.
+
+    One line of printable text: no line break, tab or other control character.
+    """
+    value = check_characters("tag", tag or "").strip()
     if len(value) > MAX_TAG:
         raise ValidationError("tag", f"must be at most {MAX_TAG} characters, got {len(value)}")
-    if any(ch in value for ch in "\r\n\t"):
-        raise ValidationError("tag", "must be one line without tabs")
     return value
 
 
 def validate_timezone(name: str) -> str:
-    """Return a valid IANA timezone name or raise."""
+    """Return a valid IANA timezone name or raise.
+
+    ``localtime``, ``posixrules``, ``Factory`` and the ``posix/`` and
+    ``right/`` trees load with zoneinfo but are not zone names: refused.
+    """
     value = str(name).strip()
     # zoneinfo accepts paths like "../x" on some platforms; reject them outright.
     if not value or value.startswith(("/", ".")) or ".." in value:
         raise ValidationError("timezone", f"must be an IANA name like Europe/Moscow, got {name!r}")
+    if value.lower() in _NOT_ZONES or value.startswith(_NOT_ZONE_TREES):
+        raise ValidationError(
+            "timezone",
+            f"{name!r} is a file of the zone database, not a zone:"
+            " give an IANA name like Europe/Moscow",
+        )
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -257,8 +313,12 @@ def _opened_by_offset_change(
 
 
 def validate_text(text: str) -> str:
-    """Return the message text or raise."""
-    value = str(text)
+    """Return the message text or raise.
+
+    Line breaks and tabs are allowed; other control characters are refused
+    (see :func:`check_characters`).
+    """
+    value = check_characters("text", str(text), allow=_TEXT_CONTROL)
     if not value.strip():
         raise ValidationError("text", "must not be empty")
     if len(value) > MAX_TEXT:
