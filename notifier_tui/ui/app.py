@@ -42,6 +42,7 @@ from notifier_tui.ui.workers import report_worker_failure
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
+    from notifier_tui.core.sending.sender_thread import SenderThread
 
 log = logging.getLogger("notifier_tui.ui")
 
@@ -92,7 +93,7 @@ class NotifierApp(LiveApp):
         self,
         settings: Settings,
         store: Store,
-        sender: Sender | None,
+        sender: Sender | SenderThread | None,
         *,
         log_ring: LogRing | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -275,8 +276,14 @@ def create_app(
     if sender:
         # Imported here: a UI without a sender (tests, screenshots) need not load httpx.
         from notifier_tui.core.sending.sender import Sender
+        from notifier_tui.core.sending.sender_thread import SenderThread, default_loop_factory
 
-        the_sender = Sender(store, sender_config(settings, role="ui", auto_takeover=False))
+        # The sender gets a loop and a thread of its own: the UI's loop only
+        # renders and reacts, however hard the sender works (issue 10).
+        the_sender = SenderThread(
+            Sender(store, sender_config(settings, role="ui", auto_takeover=False)),
+            loop_factory=default_loop_factory(getattr(settings, "event_loop", "auto")),
+        )
     return NotifierApp(
         settings,
         store,

@@ -24,6 +24,7 @@ from notifier_tui.ui.dialogs.take_over import TakeOverDialog
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
+    from notifier_tui.core.sending.sender_thread import SenderThread
     from notifier_tui.core.store import Store
     from notifier_tui.settings.config import Settings
 
@@ -35,7 +36,7 @@ class LiveApp(App[int]):
 
     settings: Settings
     store: Store
-    sender: Sender | None
+    sender: Sender | SenderThread | None
 
     snapshot: var[ev.SenderSnapshot | None] = var(None)
     """The latest live figures: the sender's own, or read from the store in standby."""
