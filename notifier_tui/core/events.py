@@ -1,14 +1,19 @@
-"""Plain dataclass events the sender emits through one callback.
+"""Plain dataclass events the sender emits, and the hub that hands them out.
 
-The UI wraps them in Textual messages (``ui/bridge.py``); the daemon logs and
+Listeners subscribe with ``Sender.add_listener`` (an :class:`EventHub`). The UI
+wraps the events in Textual messages (``ui/bridge.py``); the daemon logs and
 counts them for metrics. Nothing here knows about either.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+log = logging.getLogger("notifier_tui.sender")
 
 
 class BreakerState(StrEnum):
@@ -142,3 +147,31 @@ Event = (
     | SenderError
     | SenderSnapshot
 )
+
+
+Listener = Callable[[Event], None]
+
+
+class EventHub:
+    """The one way to follow a sender: :meth:`add` a callback, every event reaches it.
+
+    A callback that raises is logged and skipped: a broken listener must not
+    stop the sending, nor keep the other listeners from hearing the news.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def add(self, callback: Listener) -> None:
+        self._listeners.append(callback)
+
+    def remove(self, callback: Listener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def emit(self, event: Event) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event listener failed on %s", type(event).__name__)

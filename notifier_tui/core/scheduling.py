@@ -38,7 +38,7 @@ class PeriodicJobs:
 
     def every_seconds(self, seconds: int, fn: Callable[[], object], name: str) -> schedule.Job:
         """Run ``fn`` every ``seconds``."""
-        job = self.scheduler.every(seconds).seconds.do(self._guard(fn, name))
+        job: schedule.Job = self.scheduler.every(seconds).seconds.do(self._guard(fn, name))
         self._changed.set()
         return job
 

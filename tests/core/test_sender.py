@@ -96,7 +96,8 @@ class Running:
 
     def __init__(self, store: Store, cfg: SenderConfig, gateway: GatewayClient | None = None):
         self.events: list[ev.Event] = []
-        self.sender = Sender(store, cfg, on_event=self.events.append, gateway=gateway)
+        self.sender = Sender(store, cfg, gateway=gateway)
+        self.sender.add_listener(self.events.append)
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Running:

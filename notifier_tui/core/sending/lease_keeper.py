@@ -1,0 +1,230 @@
+"""The sender lease as seen by one process: take it, keep it fresh, know when it is not.
+
+One loop, one heartbeat in flight at a time: a renewal that is stuck behind a
+blocked store (another process holding the write lock for seconds) is waited
+for, never piled up behind.
+
+Freshness: a renewal submitted at monotonic ``t`` writes its timestamp on the
+store's thread, so no later than the store runs it, and the lease is good
+until at least ``t + ttl`` in every process's eyes. This process sends only
+until ``t + deadline`` (``deadline = DEADLINE_SHARE * ttl``, less than the TTL):
+past it, :meth:`LeaseKeeper.may_send` is False, nothing is claimed or started,
+and sending resumes by itself after the next renewal lands. The margin
+``ttl - deadline`` covers the gap between the check and the request leaving.
+
+Taking over from another process (its lease expired but its row is still
+there): the new holder waits ``takeover_grace`` seconds before recovering the
+``sending`` messages and claiming, so a holder that was only slow (suspended,
+not dead) can still write the answers of the requests it had in flight;
+recovering them earlier would send them a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from notifier_tui.core import events as ev
+from notifier_tui.core.records import LeaseInfo
+from notifier_tui.core.sending.timer import Timer
+from notifier_tui.core.store import Store
+
+log = logging.getLogger("notifier_tui.sender")
+
+DEADLINE_SHARE = 0.6
+"""Share of the TTL after a renewal's submission during which this process may send."""
+
+
+_ANY_AGE = 100 * 365 * 86400.0
+"""A TTL no lease row is older than: ``lease_holder`` with it returns any row there is."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseSettings:
+    owner: str
+    role: str
+    ttl: float
+    auto_takeover: bool
+    """Take a lease whose holder died without asking (the UI asks the user)."""
+    takeover_grace: float
+    """Seconds to wait after taking over another process's lease before recovering."""
+
+    @property
+    def deadline(self) -> float:
+        return DEADLINE_SHARE * self.ttl
+
+    @property
+    def interval(self) -> float:
+        """Seconds between renewals: several chances before the deadline passes."""
+        return min(1.0, self.ttl / 5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Acquire:
+    taken: bool
+    previous: LeaseInfo | None
+    """The row before, live or not: another owner's means a take-over."""
+    holder: LeaseInfo | None
+    """The live holder after the attempt."""
+
+
+def _acquire(store: Store, owner: str, role: str, ttl: float, allowed: bool) -> _Acquire:
+    """On the store's thread: take the lease if free (and allowed), else say who holds it."""
+    previous = store.lease_holder(_ANY_AGE)
+    holder = store.lease_holder(ttl)
+    if holder is not None and holder.owner == owner:
+        allowed = True  # a live lease in our name is ours (a restart within the TTL)
+    elif holder is not None or not allowed:
+        return _Acquire(False, previous, holder)
+    taken = store.acquire_lease(owner, os.getpid(), socket.gethostname(), role, ttl)
+    return _Acquire(taken, previous, holder if not taken else None)
+
+
+class LeaseKeeper:
+    """Holds, renews or waits for the lease; tells the sender when it gains or loses it."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: LeaseSettings,
+        *,
+        timer: Timer,
+        emit: Callable[[ev.Event], None],
+        on_gained: Callable[[], Awaitable[None]],
+        on_lost: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self._timer = timer
+        self._emit = emit
+        self._on_gained = on_gained
+        self._on_lost = on_lost
+        self.is_holder = False
+        self.holder: str | None = None
+        """Who sends when we do not (a description), None if nobody or we do."""
+        self._fresh_until = -math.inf
+        self._late = False
+        self._wake = asyncio.Event()
+        self._takeover_requested = False
+        self._seen_other = False
+        self._announced = False
+
+    # --- what the others ask ---------------------------------------------------
+
+    def may_send(self) -> bool:
+        """Whether this process holds a lease fresh enough to claim and start requests."""
+        return self.is_holder and self._timer.monotonic() < self._fresh_until
+
+    @property
+    def fresh_until(self) -> float:
+        """Monotonic time after which nothing may start until the next renewal."""
+        return self._fresh_until
+
+    def request_takeover(self) -> None:
+        """Take the lease as soon as it is free (the UI's 'take over sending')."""
+        self._takeover_requested = True
+        self._wake.set()
+
+    # --- the loop --------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Renew or look for the lease every interval until cancelled."""
+        while True:
+            try:
+                await self.round()
+            except Exception as err:  # a store error: the next round tries again
+                log.exception("lease heartbeat failed")
+                self._emit(ev.SenderError("lease heartbeat", repr(err)))
+            await self._timer.wait(self._wake, self.settings.interval)
+            self._wake.clear()
+
+    async def round(self) -> None:
+        """One renewal (as holder) or one look at the lease (otherwise)."""
+        if self.is_holder:
+            await self._renew()
+        else:
+            await self._look()
+
+    async def _renew(self) -> None:
+        submitted = self._timer.monotonic()
+        call = asyncio.ensure_future(self.store.run(self.store.heartbeat, self.settings.owner))
+        done = asyncio.Event()
+        call.add_done_callback(lambda _: done.set())
+        try:
+            # Past the deadline the gate closes by itself; say so once, then keep
+            # waiting for this same heartbeat rather than starting another.
+            if not await self._timer.wait(done, self._fresh_until - submitted) and not self._late:
+                self._late = True
+                log.warning("lease renewal is late (store busy): claiming and sending suspended")
+            renewed = await call
+        except BaseException:
+            call.cancel()
+            raise
+        if not renewed:
+            log.warning("sender lease lost to another process; dispatch stops")
+            await self.lose()
+            return
+        self._fresh_until = submitted + self.settings.deadline
+        if self._late:
+            self._late = False
+            log.info("lease renewed: sending resumes")
+
+    async def _look(self) -> None:
+        s = self.settings
+        allowed = s.auto_takeover or self._takeover_requested or not self._seen_other
+        submitted = self._timer.monotonic()
+        got = await self.store.run(_acquire, self.store, s.owner, s.role, s.ttl, allowed)
+        if got.taken:
+            takeover = got.previous is not None and got.previous.owner != s.owner
+            await self._become_holder(submitted, takeover)
+            return
+        if got.holder is not None:
+            self._seen_other = True
+        description = got.holder.describe() if got.holder else None
+        if description != self.holder or not self._announced:
+            self._announced = True
+            self.holder = description
+            log.info("sending is done by %s", description or "nobody")
+            self._emit(ev.LeaseChanged(False, description))
+
+    async def _become_holder(self, submitted: float, takeover: bool) -> None:
+        self.is_holder, self.holder, self._announced = True, None, True
+        self._takeover_requested = False
+        self._fresh_until = submitted + self.settings.deadline
+        log.info("sender lease acquired owner=%s", self.settings.owner)
+        if takeover and self.settings.takeover_grace > 0:
+            log.info(
+                "taking over from another process: waiting %.1fs for its last answers",
+                self.settings.takeover_grace,
+            )
+            deadline = self._timer.monotonic() + self.settings.takeover_grace
+            while self._timer.monotonic() < deadline:
+                await self._timer.sleep(
+                    min(self.settings.interval, deadline - self._timer.monotonic())
+                )
+                await self._renew()
+                if not self.is_holder:
+                    return
+        await self._on_gained()
+
+    async def lose(self) -> None:
+        """Stop being the holder (the lease went to another process)."""
+        if not self.is_holder:
+            return
+        self.is_holder = False
+        self._fresh_until = -math.inf
+        await self._on_lost()
+        self._emit(ev.LeaseChanged(False, None))
+
+    async def release(self) -> None:
+        """Give the lease back (a clean stop)."""
+        if self.is_holder:
+            self.is_holder = False
+            self._fresh_until = -math.inf
+            await self.store.run(self.store.release_lease, self.settings.owner)
+            log.info("sender stopped; lease released")
