@@ -15,7 +15,17 @@ from notifier_tui.ui.dialogs.client_form import ClientForm
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.import_csv import ImportDialog
 from notifier_tui.ui.screens.clients import PAGE, ClientsScreen
-from tests.ui.conftest import SIZE, AppFactory, add_clients, fill, form_errors, phone, settle
+from tests.ui.conftest import (
+    SIZE,
+    AppFactory,
+    add_clients,
+    fill,
+    form_errors,
+    go,
+    phone,
+    screen_text,
+    settle,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -277,3 +287,23 @@ async def test_import_of_a_missing_file_says_so_in_the_dialog(
         await pilot.press("enter")
         await settle(pilot)
         assert "cannot read" in (form_errors(pilot).get("file") or "")
+
+
+async def test_import_errors_wrap_instead_of_being_cut(
+    make_app: AppFactory, store: Store, tmp_path: Path
+) -> None:
+    long_phone = "+7 900 123 45 67 and some more words that make this line long"
+    csv_path = write_csv(tmp_path / "clients.csv", [f'"{long_phone}",vip,Europe/Moscow'])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "i")
+        fill(pilot, path=str(csv_path))
+        await go(pilot, "enter")
+        report = app.screen.query_one("#import-errors", DataTable)
+        [row] = report.ordered_rows
+        assert row.height >= 2, "a long problem takes more lines of its row"
+        # Every word of the problem is on screen, the end of it included.
+        text = " ".join(screen_text(app).split())
+        assert "must be 7XXXXXXXXXX" in text
+        assert "that make this" in text
+        assert "line long'" in text

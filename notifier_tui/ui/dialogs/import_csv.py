@@ -10,22 +10,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from notifier_tui.core.errors import RowErrors, ValidationError
 from notifier_tui.core.records import ImportResult
 from notifier_tui.core.store import Store, read_client_csv
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.field import FormField
+from notifier_tui.ui.widgets.live_table import LiveTable
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
 SHOWN_ERRORS = 500
 """Bad lines listed at most; the count above the list is always complete."""
+PROBLEM_WIDTH = 56
+"""Columns of the problem text: the dialog's width less the line column, cell padding and
+the scrollbar. Longer problems wrap onto more lines of their row instead of being cut."""
 
 
 def _count_rows(path: Path) -> int:
@@ -60,8 +65,8 @@ class ImportDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[ImportResult |
                 name="file",
             )
             yield Static("", id="import-summary")
-            table: DataTable[str | int] = DataTable(id="import-errors", cursor_type="row")
-            table.add_columns("line", "problem")
+            table = LiveTable(id="import-errors")
+            table.set_columns([("line", "line", 5), ("problem", "problem", PROBLEM_WIDTH)])
             yield table
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import (enter)", id="import", variant="primary", compact=True)
@@ -150,10 +155,11 @@ class ImportDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[ImportResult |
             f"{len(bad_lines)} bad row(s) of {total}: nothing was imported."
             f" Fix the file, or import the {self._valid_rows} valid row(s) only."
         )
-        table = self.query_one("#import-errors", DataTable)
+        table = self.query_one("#import-errors", LiveTable)
         table.clear()
         for line, error in err.errors[:SHOWN_ERRORS]:
-            table.add_row(line, str(error))
+            # height=None: the row grows to the wrapped problem (a fixed-width column).
+            table.add_row(line, Text(str(error)), height=None)
         table.display = True
         self.query_one("#import-valid", Button).disabled = self._valid_rows == 0
         self.refresh_bindings()

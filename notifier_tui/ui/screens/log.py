@@ -74,6 +74,15 @@ def compile_filter(text: str) -> Matcher | None:
     return lambda line: all(p.search(line) for p in patterns)
 
 
+class LogView(Log):
+    """The lines: Home/End, PageUp/PageDown like every view, and ``g``/``G`` for top and bottom."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+
 class LogLinesWaiting(Message, bubble=False):
     """New log lines are buffered: flush them shortly (posted once per batch)."""
 
@@ -117,7 +126,7 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
                 compact=True,
                 id="log-filter",
             )
-        yield Log(max_lines=MAX_LINES, id="log-view")
+        yield LogView(max_lines=MAX_LINES, id="log-view")
         yield Static(id="log-status")
         # Compact like the other screens: every key fits in 80 columns, and the footer
         # does not restyle each key when it recomposes on a screen switch.

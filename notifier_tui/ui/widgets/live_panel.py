@@ -55,9 +55,14 @@ def gateway_line(snapshot: SenderSnapshot, now: datetime) -> Text:
     if snapshot.breaker != BreakerState.CLOSED and snapshot.next_probe_at is not None:
         breaker.append(f", probe {seconds_until(snapshot.next_probe_at, now)}")
     errors = f"{snapshot.error_rate * 100:.1f}%"
+    # Latency is measured on answers only: before the first, a dash would read as 0 ms.
+    if snapshot.latency_p50 is None:
+        latency = Text("no answers yet", style="dim")
+    else:
+        latency = Text(f"p50 {_ms(snapshot.latency_p50)}  p95 {_ms(snapshot.latency_p95)}")
     return Text.assemble(
         ("latency ", "dim"),
-        f"p50 {_ms(snapshot.latency_p50)}  p95 {_ms(snapshot.latency_p95)}",
+        latency,
         (" │ errors ", "dim"),
         (errors, "bold red" if snapshot.error_rate >= 0.05 else ""),
         (" │ ", "dim"),
