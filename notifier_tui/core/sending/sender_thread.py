@@ -53,7 +53,8 @@ def default_loop_factory(kind: str = "auto") -> LoopFactory:
         except ImportError:
             pass
         else:
-            return uvloop.new_event_loop
+            factory: LoopFactory = uvloop.new_event_loop
+            return factory
     return asyncio.new_event_loop
 
 
