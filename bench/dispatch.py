@@ -106,7 +106,7 @@ async def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bare = {}
             bare_lags: list[float] = []
-            for kind in ("httpx-pools", "httpx-aiohttp", "gateway-client", "aiohttp"):
+            for kind in ("httpx-pools", "gateway-client", "aiohttp"):
                 # The same lag probe beside the bare GatewayClient loop: the baseline for (d).
                 stop = asyncio.Event()
                 probe = asyncio.create_task(
