@@ -516,3 +516,42 @@ async def test_unparsable_base_url_is_transient_not_raised() -> None:
     async with GatewayClient("http://exa mple.invalid:99999/v1", "tok") as gateway:
         result = await gateway.send(1, PHONE, "x")
     assert (result.outcome, result.reason) == (T, "bad gateway URL")
+
+
+def test_client_is_made_outside_a_loop_and_opens_its_session_on_first_send() -> None:
+    gateway = GatewayClient(DEFAULT_BASE_URL, "t", max_connections=3)
+    assert "max_connections=3" in repr(gateway)
+    asyncio.run(gateway.aclose())  # closing a client that never sent is fine
+
+
+async def test_a_closed_client_sends_nothing(
+    simulator: GatewaySimulator,  # noqa: F811
+) -> None:
+    gateway = GatewayClient(simulator.base_url, "tok")
+    assert (await gateway.send(1, PHONE, "x")).outcome is A
+    await gateway.aclose()
+    result = await gateway.send(2, PHONE, "x")
+    assert (result.outcome, result.reason, result.error_kind) == (
+        T,
+        "gateway client closed",
+        "other",
+    )
+    assert simulator.requests == 1
+
+
+async def test_userinfo_in_the_url_is_masked_and_not_sent(
+    simulator: GatewaySimulator,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.config.token = "tok"
+    caplog.set_level("DEBUG")
+    url = simulator.base_url.replace("http://", "http://admin:hunter2@")
+    async with GatewayClient(url, "tok") as gateway:
+        assert "hunter2" not in repr(gateway) and "***@" in repr(gateway)
+        result = await gateway.send(3, PHONE, "x")
+    # The bearer token is the one credential sent; the password goes nowhere.
+    assert result.outcome is A
+    assert simulator.last_headers is not None
+    assert simulator.last_headers["authorization"] == "Bearer tok"
+    assert "hunter2" not in caplog.text
+    assert "is not sent" in caplog.text
