@@ -555,3 +555,23 @@ async def test_userinfo_in_the_url_is_masked_and_not_sent(
     assert simulator.last_headers["authorization"] == "Bearer tok"
     assert "hunter2" not in caplog.text
     assert "is not sent" in caplog.text
+
+
+async def test_token_whitespace_is_dropped_and_an_unusable_token_is_credentials(
+    simulator: GatewaySimulator,  # noqa: F811
+) -> None:
+    simulator.config.token = "tok"
+    async with GatewayClient(simulator.base_url, "tok\n") as gateway:  # as read from a file
+        assert (await gateway.send(1, PHONE, "x")).outcome is A
+        for bad in ("to\r\nX-Injected: 1", "to k", "tök"):
+            gateway.set_token(bad)
+            result = await gateway.send(2, PHONE, "x")
+            assert (result.outcome, result.status_code, result.error_kind) == (
+                C,
+                None,
+                "credentials",
+            )
+            assert result.reason == "token is not a valid header value"
+        gateway.set_token("tok")
+        assert (await gateway.send(3, PHONE, "x")).outcome is A
+    assert simulator.requests == 2  # nothing went out with the bad tokens

@@ -158,6 +158,7 @@ class GatewayClient:
         self._prefix = _endpoint_prefix(self._base_url)
         self._prefix_text = "" if self._prefix is None else str(self._prefix)
         self._token = ""
+        self._token_unusable = False
         self._headers: dict[str, str] = {}
         self.set_token(token)
         self._session: aiohttp.ClientSession | None = None
@@ -186,12 +187,19 @@ class GatewayClient:
         return bool(self._token and self._token.strip())
 
     def set_token(self, token: str) -> None:
-        """Use ``token`` from the next request on (requests in flight keep the old one)."""
+        """Use ``token`` from the next request on (requests in flight keep the old one).
+
+        Surrounding whitespace is dropped (a token file ends with a newline). A
+        token that still holds a space, a control or a non-ASCII character
+        cannot be a bearer token: sends then answer "credentials" unsent.
+        """
         self._token = token
+        bare = token.strip()
+        self._token_unusable = not all(" " < ch <= "~" for ch in bare)
         # Built once per token, not per message; aiohttp copies it into each request.
         headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        if bare and not self._token_unusable:
+            headers["Authorization"] = f"Bearer {bare}"
         self._headers = headers
 
     async def _open(self) -> aiohttp.ClientSession:
@@ -244,6 +252,17 @@ class GatewayClient:
             return self._failed("bad gateway URL", ErrorClass.OTHER, started)
         if self._closed:
             return self._failed("gateway client closed", ErrorClass.OTHER, started)
+        if self._token_unusable:
+            # Not sendable (aiohttp refuses a header with a line break), and no
+            # retry fixes it: the token must change, as after a 401.
+            return GatewayResult(
+                OutcomeClass.CREDENTIALS,
+                None,
+                "token is not a valid header value",
+                None,
+                0.0,
+                ErrorClass.CREDENTIALS,
+            )
         # ensure_ascii (the default): pure ASCII out, so a lone surrogate cannot fail to encode.
         body = b'{"id":%d,"phone":%d,"text":%s}' % (msg_id, number, json.dumps(text).encode())
         # The prefix is already encoded and an int adds only digits: nothing to requote.
