@@ -75,15 +75,26 @@ class Audience(Part):
             )
         )
 
-    def materialize(self, mailing: Mailing, now: datetime) -> int:
-        """One pending message per matching client that has none yet; returns how many."""
+    def materialize(self, mailing: Mailing, now: datetime, client_id: int | None = None) -> int:
+        """One pending message per matching client that has none yet; returns how many.
+
+        A phone that already has a message in this mailing gets no second one,
+        whoever holds it now: a client deleted and added again with the same
+        phone is the same person, who got (or will get) the first message.
+        ``client_id`` limits this to one client (which may not match at all).
+        """
         where, params = AudienceFilter.of(mailing).sql()
+        if client_id is not None:
+            where += " AND c.id = ?"
+            params.append(client_id)
         cursor = execute(
             self.db,
             "INSERT OR IGNORE INTO message"
             " (mailing_id, client_id, phone, status, created_at, attempts, next_attempt_at)"
-            f" SELECT ?, c.id, c.phone, 'pending', ?, 0, ? FROM client c WHERE {where}",
-            [mailing.id, now.timestamp(), now.timestamp(), *params],
+            f" SELECT ?, c.id, c.phone, 'pending', ?, 0, ? FROM client c WHERE {where}"
+            " AND NOT EXISTS"
+            " (SELECT 1 FROM message m WHERE m.mailing_id = ? AND m.phone = c.phone)",
+            [mailing.id, now.timestamp(), now.timestamp(), *params, mailing.id],
         )
         return int(cursor.rowcount)
 
@@ -121,14 +132,7 @@ class Audience(Part):
         now = self.clock()
         for mailing in self.live_mailings(now):
             if AudienceFilter.of(mailing).matches(client.operator_code, client.tag):
-                Message.insert(
-                    mailing=mailing.id,
-                    client=client.id,
-                    phone=client.phone,
-                    status=MessageStatus.PENDING,
-                    created_at=now,
-                    next_attempt_at=now,
-                ).on_conflict_ignore().execute()
+                self.materialize(mailing, now, client.id)
                 # A message cancelled only because the client stopped matching comes back.
                 Message.update(
                     status=MessageStatus.PENDING, last_error=None, error_class=None

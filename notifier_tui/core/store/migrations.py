@@ -106,9 +106,86 @@ def _migrate_3(db: pw.SqliteDatabase) -> None:
     )
 
 
+# Version 4: the same three tables with AUTOINCREMENT ids, so an id is never handed
+# out twice (a message id is the gateway's idempotency key: a new mailing that got a
+# deleted one's id would send as the old messages). On PostgreSQL the same promise is
+# a sequence, which never goes back either.
+_V4_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "client",
+        'CREATE TABLE "client" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+        ' "phone" VARCHAR(11) NOT NULL, "operator_code" VARCHAR(3) NOT NULL,'
+        ' "tag" VARCHAR(64) NOT NULL, "timezone" VARCHAR(64) NOT NULL,'
+        ' "created_at" REAL NOT NULL)',
+        (
+            'CREATE UNIQUE INDEX "client_phone" ON "client" ("phone")',
+            'CREATE INDEX "client_operator_code" ON "client" ("operator_code")',
+            'CREATE INDEX "client_tag" ON "client" ("tag")',
+        ),
+    ),
+    (
+        "mailing",
+        'CREATE TABLE "mailing" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+        ' "start_at" REAL NOT NULL, "end_at" REAL NOT NULL, "text" TEXT NOT NULL,'
+        ' "operator_codes" TEXT NOT NULL, "tags" TEXT NOT NULL, "window" VARCHAR(11),'
+        ' "paused" INTEGER NOT NULL, "cancelled" INTEGER NOT NULL, "materialized_at" REAL,'
+        ' "created_at" REAL NOT NULL, "updated_at" REAL NOT NULL)',
+        (
+            'CREATE INDEX "mailing_start_at" ON "mailing" ("start_at")',
+            'CREATE INDEX "mailing_end_at" ON "mailing" ("end_at")',
+        ),
+    ),
+    (
+        "message",
+        'CREATE TABLE "message" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+        ' "mailing_id" INTEGER NOT NULL, "client_id" INTEGER, "phone" VARCHAR(11) NOT NULL,'
+        ' "status" VARCHAR(10) NOT NULL, "created_at" REAL NOT NULL, "sent_at" REAL,'
+        ' "attempts" INTEGER NOT NULL, "last_error" TEXT, "next_attempt_at" REAL NOT NULL,'
+        ' "error_class" VARCHAR(32),'
+        ' FOREIGN KEY ("mailing_id") REFERENCES "mailing" ("id") ON DELETE CASCADE,'
+        ' FOREIGN KEY ("client_id") REFERENCES "client" ("id") ON DELETE SET NULL)',
+        (
+            'CREATE INDEX "message_mailing_id" ON "message" ("mailing_id")',
+            'CREATE INDEX "message_client_id" ON "message" ("client_id")',
+            'CREATE UNIQUE INDEX "message_mailing_id_client_id"'
+            ' ON "message" ("mailing_id", "client_id")',
+            'CREATE INDEX "message_mailing_id_status_next_attempt_at"'
+            ' ON "message" ("mailing_id", "status", "next_attempt_at")',
+            'CREATE INDEX "message_status_next_attempt_at"'
+            ' ON "message" ("status", "next_attempt_at")',
+            'CREATE INDEX "message_mailing_id_error_class"'
+            ' ON "message" ("mailing_id", "error_class") WHERE "error_class" IS NOT NULL',
+            # One message per phone per mailing: a client deleted and added again
+            # with the same phone during a mailing must not get it twice.
+            'CREATE INDEX "message_mailing_id_phone" ON "message" ("mailing_id", "phone")',
+        ),
+    ),
+)
+
+
+def _migrate_4(db: pw.SqliteDatabase) -> None:
+    """Rebuild client, mailing and message with AUTOINCREMENT, keeping every row and id.
+
+    Runs with foreign keys off (see ``schema.migrate``): dropping the old mailing
+    table would otherwise cascade to its messages. Copying rows with their ids
+    sets each table's ``sqlite_sequence`` entry to its current largest id.
+    """
+    for name, create, indexes in _V4_TABLES:
+        columns = ", ".join(
+            f'"{row[1]}"' for row in execute(db, f'PRAGMA table_info("{name}")').fetchall()
+        )
+        execute(db, create.replace(f'CREATE TABLE "{name}"', f'CREATE TABLE "{name}_v4"', 1))
+        execute(db, f'INSERT INTO "{name}_v4" ({columns}) SELECT {columns} FROM "{name}"')
+        execute(db, f'DROP TABLE "{name}"')
+        execute(db, f'ALTER TABLE "{name}_v4" RENAME TO "{name}"')
+        for sql in indexes:
+            execute(db, sql)
+
+
 # Index i migrates a store from version i to i + 1; append, never edit.
 MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
+    _migrate_4,
 )

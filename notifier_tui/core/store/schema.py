@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 
@@ -19,7 +20,7 @@ from notifier_tui.core.store.sqlutil import execute
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_database", "schema_version"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UtcField(pw.FloatField):
@@ -36,6 +37,23 @@ class UtcField(pw.FloatField):
         return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+class MonotonicIdField(pw.AutoField):
+    """An id never handed out twice, even after its row is deleted.
+
+    AUTOINCREMENT on SQLite (plain INTEGER PRIMARY KEY reuses the largest id
+    once that row is gone); on PostgreSQL peewee's AutoField is already a
+    sequence, which never goes back. The tables themselves are built by the
+    frozen DDL of :mod:`.migrations`; this says the same for anything that
+    builds them from the models.
+    """
+
+    def ddl(self, ctx: Any) -> Any:
+        nodes = super().ddl(ctx)
+        if isinstance(self.model._meta.database, pw.SqliteDatabase):
+            return pw.NodeList((nodes, pw.SQL("AUTOINCREMENT")))
+        return nodes
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = None
@@ -50,7 +68,7 @@ class Meta(BaseModel):
 
 
 class Client(BaseModel):
-    id = pw.AutoField()
+    id = MonotonicIdField()
     phone = pw.CharField(max_length=11, unique=True)
     operator_code = pw.CharField(max_length=3, index=True)
     tag = pw.CharField(max_length=64, default="", index=True)
@@ -59,7 +77,7 @@ class Client(BaseModel):
 
 
 class Mailing(BaseModel):
-    id = pw.AutoField()
+    id = MonotonicIdField()
     start_at = UtcField(index=True)
     end_at = UtcField(index=True)
     text = pw.TextField()
@@ -76,7 +94,7 @@ class Mailing(BaseModel):
 
 
 class Message(BaseModel):
-    id = pw.AutoField()
+    id = MonotonicIdField()
     mailing_id: int
     client_id: int | None
     mailing = pw.ForeignKeyField(Mailing, on_delete="CASCADE", backref="messages")
@@ -100,6 +118,7 @@ class Message(BaseModel):
             # Covers per-mailing GROUP BY status and the sender's due-message lookups.
             (("mailing", "status", "next_attempt_at"), False),
             (("status", "next_attempt_at"), False),
+            (("mailing", "phone"), False),
         )
 
 
@@ -162,21 +181,32 @@ def schema_version(db: pw.SqliteDatabase) -> int:
 def migrate(db: pw.SqliteDatabase) -> int:
     """Bring the schema up to :data:`SCHEMA_VERSION`, one step per transaction."""
     current = schema_version(db)
-    while True:
-        if current > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"store schema {current} is newer than this program ({SCHEMA_VERSION}); upgrade"
-            )
-        if current == SCHEMA_VERSION:
-            return SCHEMA_VERSION
-        with db.atomic("IMMEDIATE"):
-            # A UI and a daemon started together both read the old version; the one
-            # that waited for the lock must see the other's work, not redo it.
-            current = schema_version(db)
-            if current < SCHEMA_VERSION:
-                MIGRATIONS[current](db)
-                current += 1
-                set_meta(db, "schema_version", str(current))
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"store schema {current} is newer than this program ({SCHEMA_VERSION}); upgrade"
+        )
+    if current == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    # Some steps rebuild tables: with foreign keys on, dropping the old mailing table
+    # would delete every message. SQLite ignores this pragma inside a transaction, so
+    # it is set around them, and each step checks the keys itself before it commits.
+    execute(db, "PRAGMA foreign_keys = OFF")
+    try:
+        while current < SCHEMA_VERSION:
+            with db.atomic("IMMEDIATE"):
+                # A UI and a daemon started together both read the old version; the one
+                # that waited for the lock must see the other's work, not redo it.
+                current = schema_version(db)
+                if current < SCHEMA_VERSION:
+                    MIGRATIONS[current](db)
+                    broken = execute(db, "PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration {current + 1} broke foreign keys: {broken}")
+                    current += 1
+                    set_meta(db, "schema_version", str(current))
+    finally:
+        execute(db, "PRAGMA foreign_keys = ON")
+    return migrate(db)
 
 
 def open_database(path: Path | str) -> pw.SqliteDatabase:
