@@ -12,39 +12,92 @@ killed it on the spot, with no log line, the lease held until its TTL ran out
 and its claims left ``sending`` until the next start recovered them. SIGHUP
 does not mean "reload" here: a changed token (config file or token file) is
 picked up without any signal, by watching those files.
+
+The stop is bounded by ``stop_timeout`` whatever the store or the gateway
+does (:mod:`notifier_tui.ops.shutdown`): past it the daemon logs what it could
+not write, which stays ``sending`` for the next start to recover, and exits
+with status 1.
+
+Exit statuses are the command line's (:mod:`notifier_tui.settings.exit_codes`):
+0 after a clean stop, 2 for bad input, 78 for a store that cannot be used
+(not SQLite, a newer schema, read-only), 1 for anything a restart may fix.
 Textual is never imported here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import signal
+from collections.abc import Callable
 
 from notifier_tui.core.sending.sender import Sender
 from notifier_tui.core.store import Store
+from notifier_tui.ops import shutdown
 from notifier_tui.ops.metrics import MetricsServer, start_metrics
 from notifier_tui.ops.report_job import install_daily_report
+from notifier_tui.ops.startup import open_store
 from notifier_tui.settings.config import Settings, sender_config
+from notifier_tui.settings.errors import StoreUnusable
+from notifier_tui.settings.exit_codes import Exit
 from notifier_tui.settings.logs import remove_handlers, setup_logging
 
 log = logging.getLogger("notifier_tui.ops.daemon")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Each one stops the daemon cleanly; see the module docstring for why SIGHUP does."""
+INNER_STOP_MARGIN = 1.0
+"""Seconds of ``stop_timeout`` kept back from the sender's own stop, for the daemon's."""
 
 
 def run_daemon(settings: Settings) -> int:
     """Run the headless sender until a signal; returns the exit status."""
     handlers = setup_logging(settings.log_level, settings.log_file, stderr=True)
+    deadline = shutdown.HardDeadline(settings.stop_timeout + shutdown.HARD_EXIT_MARGIN, Exit.ERROR)
     try:
-        return asyncio.run(serve(settings))
+        try:
+            # Opened here, before the loop runs: no peewee call on the loop thread.
+            store = open_store(settings)
+        except StoreUnusable as err:
+            log.error("daemon not started: %s: %s", err.field, err.rule)
+            return Exit.CONFIG
+        except Exception as err:  # busy, disk full: a restart may succeed
+            log.error("daemon not started: cannot open %s: %s", settings.db, err)
+            return Exit.ERROR
+        code, closed = asyncio.run(serve(settings, store, on_stopping=deadline.arm))
+        if not closed:
+            # The store's thread is stuck in SQLite's busy wait; the interpreter
+            # would join it at exit. Nothing is lost by not waiting (see shutdown).
+            shutdown.flush_logs()
+            shutdown.hard_exit(code)
+        return code
     finally:
-        remove_handlers(handlers)
+        deadline.disarm()
+        # Closing the log file flushes it, which raises on a full disk.
+        with contextlib.suppress(OSError):
+            remove_handlers(handlers)
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """The daemon's body; ``stop`` lets a test end it without a signal."""
+async def serve(
+    settings: Settings,
+    store: Store,
+    stop: asyncio.Event | None = None,
+    *,
+    on_stopping: Callable[[], None] | None = None,
+) -> tuple[int, bool]:
+    """The daemon's body on an open store, which it closes.
+
+    Args:
+        settings: the resolved settings.
+        store: the store from :func:`~notifier_tui.ops.startup.open_store`.
+        stop: lets a test end it without a signal.
+        on_stopping: called once the stop begins (the process arms its hard deadline).
+
+    Returns:
+        The exit status, and whether the store was closed (False: exit at once).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     received: list[str] = []
@@ -55,8 +108,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
 
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
-    store = Store(settings.db, default_timezone=settings.default_timezone)
-    sender = Sender(store, sender_config(settings, role="daemon", auto_takeover=True))
+    config = sender_config(settings, role="daemon", auto_takeover=True)
+    # The sender's own bounded stop ends a little before the daemon's, so it can
+    # say itself what it could not write; requests in flight get half of it.
+    inner = max(0.5, settings.stop_timeout - INNER_STOP_MARGIN)
+    grace = min(config.stop_grace, inner / 2)
+    sender = Sender(store, dataclasses.replace(config, stop_timeout=inner, stop_grace=grace))
     log.info(
         "daemon starting: store=%s gateway=%s concurrency=%d rate_limit=%s timeout=%ss token=%s",
         settings.db,
@@ -68,40 +125,68 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     )
     install_daily_report(sender, store, settings)
     metrics: MetricsServer | None = None
-    if settings.metrics_port:
-        try:
-            metrics = start_metrics(sender, host=settings.metrics_host, port=settings.metrics_port)
-        except OSError as err:
-            # A port in use or an address not on this host: say so instead of a trace.
-            log.error(
-                "cannot serve metrics on %s:%d: %s",
-                settings.metrics_host,
-                settings.metrics_port,
-                err.strerror or err,
-            )
-            for sig in STOP_SIGNALS:
-                loop.remove_signal_handler(sig)
-            store.close()
-            return 1
-    task = asyncio.create_task(sender.run(), name="notifier-sender")
-    waiter = asyncio.create_task(stop.wait())
+    code = Exit.OK
     try:
+        if settings.metrics_port:
+            try:
+                metrics = start_metrics(
+                    sender, host=settings.metrics_host, port=settings.metrics_port
+                )
+            except OSError as err:
+                # A port in use or an address not on this host: say so instead of a trace.
+                log.error(
+                    "cannot serve metrics on %s:%d: %s",
+                    settings.metrics_host,
+                    settings.metrics_port,
+                    err.strerror or err,
+                )
+                return Exit.ERROR, await shutdown.close_store(store)
+        task = asyncio.create_task(sender.run(), name="notifier-sender")
+        waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if on_stopping is not None:
+            on_stopping()
         if task in done:
             # The sender ended on its own: only an error does that.
-            task.result()
-            return 1
-        log.info("%s received: stopping", received[0] if received else "stop requested")
-        await sender.stop()
-        await task
-        return 0
+            failure = task.exception()
+            log.error("sender failed: %r", failure, exc_info=failure)
+            code = Exit.ERROR
+        else:
+            log.info("%s received: stopping", received[0] if received else "stop requested")
+            was_holder = sender.is_holder
+            result = await shutdown.stop_sender(sender, task, settings.stop_timeout)
+            # Only the holder claims: after its stop, a message still 'sending' is
+            # one whose outcome or hand-back could not be written.
+            left = await asyncio.to_thread(shutdown.count_sending, store.path)
+            if result is not shutdown.StopResult.CLEAN or (was_holder and left != 0):
+                code = Exit.ERROR
+                _report_unclean_stop(settings, result, left)
     finally:
-        waiter.cancel()
         if metrics is not None:
             # shutdown() waits for the server thread's poll: not on the loop.
             await asyncio.to_thread(metrics.close)
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
-        await store.run(lambda: None)
-        store.close()
-        log.info("daemon stopped")
+    closed = await shutdown.close_store(store)
+    if not closed:
+        log.error("the store is still busy; exiting without closing it")
+    log.info("daemon stopped (exit status %d)", code)
+    return code, closed
+
+
+def _report_unclean_stop(settings: Settings, result: shutdown.StopResult, left: int | None) -> None:
+    how = {
+        shutdown.StopResult.TIMED_OUT: (
+            f"stop did not finish within stop_timeout={settings.stop_timeout}s"
+        ),
+        shutdown.StopResult.FAILED: "stop failed",
+        shutdown.StopResult.CLEAN: "stop could not write everything",
+    }[result]
+    log.error(
+        "%s (the store cannot be written?): %s message(s) stay 'sending' and go back to"
+        " pending when a sender next starts; the lease expires after %ss",
+        how,
+        "an unknown number of" if left is None else left,
+        settings.lease_ttl,
+    )
