@@ -11,6 +11,7 @@ can avoid (windows that open only after the end).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def _simulate(
     # Breakpoints where the set of open zones changes.
     edges = sorted({t for spans in intervals.values() for span in spans for t in span})
     last_sent: datetime | None = None
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         open_zones = [
             zone
             for zone, spans in intervals.items()
