@@ -238,7 +238,7 @@ class Workers:
         # before the refusal says nothing about it. An accepted or a permanently
         # refused message got past the gateway's token check.
         passed = credentials_probe and verdict.step in (Step.SENT, Step.FAILED)
-        if passed and self.credentials.lift():
+        if passed and self.credentials.active:
             self._on_credentials_lifted("the gateway accepts the token again")
         ids = f"mailing={claim.mailing_id} message={claim.id} client={claim.client_id}"
         reason = verdict.reason or ""
