@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from notifier_tui.settings.exit_codes import Exit
+
 UNIT = Path(__file__).resolve().parent.parent / "contrib" / "notifier-tui.service"
 
 
@@ -65,8 +67,11 @@ def test_restarts_on_failure_and_stops_with_sigterm(
     service = unit["Service"]
     assert service["Restart"] == ["on-failure"]
     assert service["KillSignal"] == ["SIGTERM"]  # the daemon's clean stop
-    # Bad input (exit 2) is not retried in a loop.
-    assert service["RestartPreventExitStatus"] == ["2"]
+    # Bad input (exit 2) and an unusable setup (78, EX_CONFIG) are not retried in a loop;
+    # a transient failure (1) is.
+    (prevent,) = service["RestartPreventExitStatus"]
+    assert set(prevent.split()) == {str(Exit.USAGE), str(Exit.CONFIG)}
+    assert str(Exit.ERROR) not in prevent.split()
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
 
@@ -118,3 +123,15 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
         if str(copy) in line or "Unknown" in line
     ]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
+
+
+def test_the_daemon_stops_well_before_systemd_kills_it(
+    unit: dict[str, dict[str, list[str]]],
+) -> None:
+    from notifier_tui.ops.shutdown import CLOSE_BUDGET, HARD_EXIT_MARGIN
+    from notifier_tui.settings.config import Settings
+
+    (stop_sec,) = unit["Service"]["TimeoutStopSec"]
+    # The daemon's worst case: stop_timeout, then the store's close, then the hard exit.
+    worst = Settings().stop_timeout + max(CLOSE_BUDGET, HARD_EXIT_MARGIN)
+    assert worst * 2 < float(stop_sec)

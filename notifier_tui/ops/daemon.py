@@ -40,8 +40,7 @@ from notifier_tui.ops.metrics import MetricsServer, start_metrics
 from notifier_tui.ops.report_job import install_daily_report
 from notifier_tui.ops.startup import open_store
 from notifier_tui.settings.config import Settings, sender_config
-from notifier_tui.settings.errors import StoreUnusable
-from notifier_tui.settings.exit_codes import Exit
+from notifier_tui.settings.exit_codes import Exit, classify
 from notifier_tui.settings.logs import remove_handlers, setup_logging
 
 log = logging.getLogger("notifier_tui.ops.daemon")
@@ -60,12 +59,11 @@ def run_daemon(settings: Settings) -> int:
         try:
             # Opened here, before the loop runs: no peewee call on the loop thread.
             store = open_store(settings)
-        except StoreUnusable as err:
-            log.error("daemon not started: %s: %s", err.field, err.rule)
-            return Exit.CONFIG
-        except Exception as err:  # busy, disk full: a restart may succeed
-            log.error("daemon not started: cannot open %s: %s", settings.db, err)
-            return Exit.ERROR
+        except Exception as err:
+            # Unusable (78): a restart cannot help. Busy, disk full (1): it may.
+            failure = classify(err)
+            log.error("daemon not started: %s", failure.message)
+            return failure.code
         code, closed = asyncio.run(serve(settings, store, on_stopping=deadline.arm))
         if not closed:
             # The store's thread is stuck in SQLite's busy wait; the interpreter

@@ -11,19 +11,15 @@ are: exit status 1, and a restart a little later may well succeed.
 from __future__ import annotations
 
 import logging
-import sqlite3
-
-import peewee as pw
+from pathlib import Path
 
 from notifier_tui.core.store import Store
 from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.settings.config import Settings
 from notifier_tui.settings.errors import StoreUnusable
+from notifier_tui.settings.exit_codes import Exit, classify
 
 log = logging.getLogger("notifier_tui.ops.daemon")
-
-_TRANSIENT = ("database is locked", "database or disk is full", "disk i/o error")
-"""SQLite errors a later start may not meet: another writer, a disk being cleaned up."""
 
 
 def open_store(settings: Settings) -> Store:
@@ -31,27 +27,24 @@ def open_store(settings: Settings) -> Store:
 
     Raises:
         StoreUnusable: not an SQLite file, a schema newer than this program,
-            read-only (file or directory permissions), or a path that cannot
-            be created.
-        sqlite3.OperationalError: the store is busy or the disk is full (transient).
+            read-only (file or directory permissions), damaged, or a path that
+            cannot be created.
+        Exception: anything else as it came, for :func:`classify` to judge
+            (the store busy, the disk full: transient).
     """
     path = settings.db
     try:
         store = Store(path, default_timezone=settings.default_timezone)
-    except pw.DatabaseError as err:
-        if _transient(err):
-            raise
-        raise StoreUnusable("db", f"{path} cannot be used: {err}") from None
     except RuntimeError as err:  # the schema is newer than this program
         raise StoreUnusable("db", f"{path}: {err}") from None
-    except OSError as err:  # its directory cannot be created
-        raise StoreUnusable("db", f"{path}: {err.strerror or err}") from None
+    except Exception as err:
+        raise _unusable(err, path) from None
     try:
         execute(store.db, "SELECT 1")  # connect in this thread, then probe
         _probe_write(store)
-    except BaseException:
+    except Exception as err:
         store.close()
-        raise
+        raise _unusable(err, path) from None
     return store
 
 
@@ -63,16 +56,14 @@ def _probe_write(store: Store) -> None:
     other processes do not see a change.
     """
     db = store.db
-    try:
-        with db.atomic("IMMEDIATE") as txn:
-            execute(db, "UPDATE meta SET value = value WHERE key = 'schema_version'")
-            txn.rollback()
-    except (pw.OperationalError, sqlite3.OperationalError) as err:
-        if _transient(err):
-            raise
-        raise StoreUnusable("db", f"{store.path} cannot be written: {err}") from None
+    with db.atomic("IMMEDIATE") as txn:
+        execute(db, "UPDATE meta SET value = value WHERE key = 'schema_version'")
+        txn.rollback()
 
 
-def _transient(err: BaseException) -> bool:
-    text = str(err).lower()
-    return any(marker in text for marker in _TRANSIENT)
+def _unusable(err: Exception, path: Path) -> Exception:
+    """``err`` as StoreUnusable when the setup is at fault, else ``err`` itself."""
+    failure = classify(err)
+    if failure.code == Exit.CONFIG:
+        return StoreUnusable("db", f"{path}: {failure.message.removeprefix('db: ')} ({err})")
+    return err
