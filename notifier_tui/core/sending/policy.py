@@ -21,11 +21,9 @@ The backoff and its cap relative to the end are :mod:`.backoff`'s.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import Outcome
@@ -94,9 +92,6 @@ class Verdict:
         )
 
 
-_OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(Outcome))
-
-
 def make_outcome(
     message_id: int,
     status: str,
@@ -107,10 +102,7 @@ def make_outcome(
     next_attempt_at: datetime | None = None,
     error_class: ErrorClass | None = None,
 ) -> Outcome:
-    """An :class:`Outcome`, with ``error_class`` when the record carries one."""
-    extra: dict[str, Any] = {}
-    if "error_class" in _OUTCOME_FIELDS:
-        extra["error_class"] = error_class
+    """An :class:`Outcome` (one place builds them, so every field is passed alike)."""
     return Outcome(
         message_id,
         status,
@@ -118,21 +110,8 @@ def make_outcome(
         sent_at=sent_at,
         last_error=last_error,
         next_attempt_at=next_attempt_at,
-        **extra,
+        error_class=error_class,
     )
-
-
-def error_class_of(result: GatewayResult) -> ErrorClass | None:
-    """The answer's :class:`ErrorClass` (None when accepted)."""
-    if result.outcome is OutcomeClass.ACCEPTED:
-        return None
-    given = getattr(result, "error_class", None)
-    if isinstance(given, ErrorClass):
-        return given
-    try:
-        return ErrorClass(result.error_kind)
-    except ValueError:
-        return ErrorClass.OTHER
 
 
 def judge(
@@ -154,7 +133,7 @@ def judge(
         retry: The backoff's knobs.
         jitter: A uniform draw in ``[0, 1]`` for the backoff's jitter.
     """
-    cls = error_class_of(result)
+    cls = result.error_class
     if result.outcome is OutcomeClass.ACCEPTED:
         return Verdict(Step.SENT, MessageStatus.SENT, sent_at=now, gateway_up=True)
     if result.outcome is OutcomeClass.CREDENTIALS:
