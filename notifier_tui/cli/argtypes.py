@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+MAX_ID = 2**63 - 1
+"""SQLite's largest integer: a bigger id or count cannot even be looked up."""
 
 
 def count(text: str) -> int:
@@ -11,8 +15,12 @@ def count(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    if not 0 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to {MAX_ID}, got {text!r}"
+            if value > MAX_ID
+            else f"must be a whole number >= 0, got {text!r}"
+        )
     return value
 
 
@@ -22,8 +30,12 @@ def ident(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_ID}, got {text!r}"
+            if value > MAX_ID
+            else f"must be a whole number >= 1, got {text!r}"
+        )
     return value
 
 
@@ -36,11 +48,14 @@ def port(text: str) -> int:
 
 
 def number(text: str) -> float:
-    """Any number argparse can read as a float."""
+    """A finite number: ``nan`` and ``inf`` parse as floats but mean no limit or no sense."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def whole(text: str) -> int:

@@ -2,10 +2,13 @@
 
 The contract is docs/architecture.md. Every subcommand that reads or writes
 data takes ``--json`` and then prints exactly one JSON document on stdout.
-Bad input of any kind (a flag, a field, an id, a file, the config file) ends
-with exit status 2 and one line ``notifier-tui: error: <field>: <rule>`` on
-stderr; ``client import`` adds one line per bad row. Nothing else exits 2.
-The statuses are :class:`~notifier_tui.settings.exit_codes.Exit`.
+Bad input of any kind (a flag, a field, an id, a file) ends with exit status
+2 and one line ``notifier-tui: error: <field>: <rule>`` on stderr; ``client
+import`` adds one line per bad row. An unusable setup (a bad config file or
+``NOTIFIER_*`` value, a store that is not SQLite, newer, corrupt or read-only)
+exits 78 with the same kind of line, and a transient failure (disk full, store
+busy) or a bug exits 1. The statuses and their mapping from exceptions are
+:mod:`notifier_tui.settings.exit_codes`, shared with the daemon.
 
 The work is split by job: :mod:`~notifier_tui.cli.parser` builds the parser,
 :mod:`~notifier_tui.cli.argv` patches the raw arguments around it,
@@ -31,9 +34,9 @@ from notifier_tui.cli.argv import SIM_COMMAND, glue_past_when, split_sim
 from notifier_tui.cli.parser import PROG, UsageError, argparse_message, build_parser
 from notifier_tui.cli.redact import Redactor
 from notifier_tui.cli.terminal import complain, say
-from notifier_tui.core.errors import NotFoundError, RowErrors, ValidationError
+from notifier_tui.core.errors import RowErrors
 from notifier_tui.settings.config import ENV_PREFIX, Settings
-from notifier_tui.settings.exit_codes import Exit
+from notifier_tui.settings.exit_codes import Exit, classify
 
 __all__ = ["Exit", "main"]
 
@@ -80,11 +83,11 @@ def _dispatch(
     return runner(settings)
 
 
-def _fail(message: str, redact: Redactor) -> int:
+def _fail(message: str, redact: Redactor, code: Exit = Exit.USAGE) -> int:
     # One line whatever the message holds: a path or a TOML error can carry a newline.
     line = " ".join(redact(message).split())
     complain(f"{PROG}: error: {line}")
-    return Exit.USAGE
+    return code
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -120,10 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             " (--skip-invalid imports the good rows)",
             redact,
         )
-    except ValidationError as err:  # ConflictError included
-        return _fail(f"{err.field}: {err.rule}", redact)
-    except NotFoundError as err:
-        return _fail(f"{err.kind}: no {err.kind} with id {err.ident}", redact)
     except SystemExit as exc:  # --help, or a runner that exits
         return _exit_code(exc)
     except KeyboardInterrupt:
@@ -134,11 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return Exit.ERROR
     except Exception as err:
-        line = " ".join(f"{type(err).__name__}: {err}".split())
-        complain(redact(f"{PROG}: unexpected error: {line}"))
+        # Bad input (2), an unusable setup (78), a full disk or busy store (1):
+        # the same mapping the daemon uses (settings/exit_codes.py).
+        failure = classify(err)
+        if failure.expected:
+            return _fail(failure.message, redact, failure.code)
+        complain(redact(f"{PROG}: unexpected error: {failure.message}"))
         if os.environ.get(ENV_PREFIX + "DEBUG"):
             say(redact(traceback.format_exc()), file=sys.stderr)
-        return Exit.ERROR
+        return failure.code
 
 
 def _silence_stdout() -> None:

@@ -16,6 +16,7 @@ from notifier_tui.cli import argtypes
 from notifier_tui.cli.argv import SIM_COMMAND
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.settings.config import ENV_PREFIX
+from notifier_tui.settings.exit_codes import EPILOG
 
 PROG = "notifier-tui"
 
@@ -54,9 +55,10 @@ _EPILOG = f"""\
 Settings come from flags, then {ENV_PREFIX}* environment variables, then the
 TOML config file (`{PROG} config path`), then defaults. WHEN is ISO 8601
 (local time without an offset), `now`, or relative like `+10m`, `+2h`, `+1d`.
-Exit status: 0 ok, 1 unexpected error (NOTIFIER_DEBUG=1 adds the traceback),
-2 bad input, 130 interrupted.
-"""
+Pass the gateway token with --token-file PATH (a 0600 file) or NOTIFIER_TOKEN:
+a --token flag is visible to every user in `ps`.
+
+{EPILOG}"""
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:

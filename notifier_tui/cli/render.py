@@ -52,7 +52,11 @@ def local(value: datetime | None, *, seconds: bool = False) -> str:
     """An instant in the local timezone, or ``-`` for none."""
     if value is None:
         return "-"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    try:
+        shown = value.astimezone()
+    except (OverflowError, ValueError):  # year 1 or 9999 pushed out of range by the offset
+        shown = value
+    return shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def table(

@@ -18,7 +18,8 @@ from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.secret import mask_url
 from notifier_tui.settings import paths
 from notifier_tui.settings.config import Settings, load_settings
-from notifier_tui.settings.exit_codes import Exit
+from notifier_tui.settings.errors import StoreUnusable
+from notifier_tui.settings.exit_codes import Exit, classify
 
 if TYPE_CHECKING:
     from notifier_tui.core.store import Store
@@ -41,48 +42,90 @@ def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
     if args.config is not None and not args.locate and not args.config.exists():
         # An explicit file that is not there is a typo, not "use the defaults".
         raise ValidationError("config", f"{args.config} does not exist (try `{PROG} config init`)")
-    path = args.config or paths.config_file()
-    try:
-        settings = load_settings(
-            flags={
-                "db": args.db,
-                "base_url": args.base_url,
-                "token": args.token,
-                "token_file": args.token_file,
-                "concurrency": args.concurrency,
-                "rate_limit": args.rate_limit,
-                "timeout": args.timeout,
-                "log_level": args.log_level,
-                "metrics_port": args.metrics_port,
-                "metrics_host": args.metrics_host,
-            },
-            config_path=args.config,
-            warn=lambda line: warn(line, redact),
-        )
-    except (OSError, UnicodeDecodeError) as err:
-        # read_config_file lets these through (a directory, no permission, not UTF-8).
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise ValidationError("config", f"cannot read {path}: {reason}") from None
+    settings = load_settings(
+        flags={
+            "db": args.db,
+            "base_url": args.base_url,
+            "token": args.token,
+            "token_file": args.token_file,
+            "concurrency": args.concurrency,
+            "rate_limit": args.rate_limit,
+            "timeout": args.timeout,
+            "log_level": args.log_level,
+            "metrics_port": args.metrics_port,
+            "metrics_host": args.metrics_host,
+        },
+        config_path=args.config,
+        warn=lambda line: warn(line, redact),
+    )
     redact.add(settings)
     return settings
 
 
-def open_store(settings: Settings) -> Store:
-    import peewee
+# Arguments that are paths: undecodable bytes are legal in a file name.
+_PATH_ARGUMENTS = frozenset({"db", "config", "token_file", "file"})
 
+
+def check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse a text argument holding bytes that are not UTF-8 (``--search $'\\xff'``).
+
+    Python hands such bytes over as lone surrogates, which SQLite cannot
+    encode: without this check they surface as an encoding error (exit 1).
+
+    Raises:
+        ValidationError: names the option.
+    """
+    for name, value in vars(args).items():
+        if name in _PATH_ARGUMENTS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and not _encodes(item):
+                option = f"--{name.replace('_', '-')}"
+                raise ValidationError(
+                    option, "must be valid UTF-8 text (it holds bytes that are not)"
+                )
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def open_store(settings: Settings) -> Store:
+    """The store ``settings.db`` names.
+
+    Raises:
+        StoreUnusable: not SQLite, a newer or unreadable schema, a path that
+            cannot be created (exit 78). A busy store or a full disk raise as
+            they are: :func:`~notifier_tui.settings.exit_codes.classify` calls
+            them transient (exit 1).
+    """
     from notifier_tui.core.store import Store
 
     try:
         return Store(settings.db, default_timezone=settings.default_timezone)
-    except (peewee.DatabaseError, OSError, RuntimeError) as err:
-        # Not a store, a newer schema, a directory we cannot create: the --db value is at fault.
-        raise ValidationError("db", f"cannot open {settings.db}: {err}") from None
+    except ValidationError:
+        raise
+    except Exception as err:
+        failure = classify(err)
+        if failure.code == Exit.ERROR and failure.expected:
+            raise  # busy or disk full: a later try may succeed
+        reason = str(err)
+        if isinstance(err, ValueError):  # int() of the schema-version row
+            reason = f"its schema version is unreadable ({err})"
+        elif isinstance(err, OSError):
+            reason = err.strerror or reason
+        raise StoreUnusable("db", f"cannot open {mask_url(str(settings.db))}: {reason}") from None
 
 
 def run_store_command(args: argparse.Namespace, settings: Settings) -> int:
     from notifier_tui.cli.commands import HANDLERS
 
     handler = HANDLERS[(args.command, getattr(args, "action", None))]
+    check_text_arguments(args)
     store = open_store(settings)
     try:
         output = handler(args, store)

@@ -409,6 +409,8 @@ def parse_when(text: str, now: datetime, local_tz: tzinfo, field: str = "when") 
         parsed = parsed.replace(tzinfo=local_tz)
     try:
         return parsed.astimezone(UTC)
-    except OverflowError:
-        # 9999-12-31T23:00-05:00 is a valid ISO string but not a representable UTC instant.
+    except (OverflowError, ValueError):
+        # 9999-12-31T23:00-05:00 is a valid ISO string but not a representable UTC
+        # instant; 0001-01-01T00:00 east of UTC would fall in year 0 (ValueError
+        # from the C library's local time).
         raise ValidationError(field, f"{text!r} is outside the supported dates") from None

@@ -106,13 +106,18 @@ def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
-def assert_bad_input(result: Result, field: str) -> None:
+def assert_bad_input(result: Result, field: str, code: int = 2) -> None:
     """Exit 2, nothing on stdout, one stderr line naming the field, no traceback."""
-    assert result.code == 2, (result.out, result.err)
+    assert result.code == code, (result.out, result.err)
     assert result.out == ""
     assert len(result.err_lines) == 1, result.err
     assert result.err_lines[0].startswith(f"notifier-tui: error: {field}: "), result.err
     assert "Traceback" not in result.err
+
+
+def assert_bad_setup(result: Result, field: str) -> None:
+    """Like :func:`assert_bad_input`, with exit 78 (EX_CONFIG): the setup, not the input."""
+    assert_bad_input(result, field, code=78)
 
 
 def phone(n: int) -> str:

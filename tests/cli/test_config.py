@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from notifier_tui.settings.config import SETTING_NAMES, read_config_file
-from tests.cli.conftest import Run, assert_bad_input, dump, phone
+from tests.cli.conftest import Run, assert_bad_input, assert_bad_setup, dump, phone
 
 TOKEN = "tok-Zq81-secret-value"
 
@@ -220,7 +220,8 @@ def test_bad_config_file(
         path.write_bytes(content)
     else:
         path.write_text(content, encoding="utf-8")
-    assert_bad_input(cli(*command), field.format(path=path))
+    # The config file is the setup, not the input: exit 78.
+    assert_bad_setup(cli(*command), field.format(path=path))
     assert not db.exists()
 
 
@@ -237,7 +238,7 @@ def test_unreadable_config(run_raw: Run, isolated_env: Path) -> None:
         pytest.skip("root reads any file")
     path = write_config(isolated_env, "concurrency = 3\n")
     path.chmod(0)
-    assert_bad_input(run_raw("config", "show"), "config")
+    assert_bad_setup(run_raw("config", "show"), "config")
 
 
 @pytest.mark.parametrize(
