@@ -1,8 +1,6 @@
 """A throwaway PostgreSQL server for the tests: a real cluster in a temp dir on a free port.
 
-Import the fixtures a module needs (pytest finds fixtures by name in the module)::
-
-    from tests.pgfixtures import pg_server, pg_url  # noqa: F401
+tests/conftest.py registers this module as a plugin, so every test can ask for:
 
 - ``pg_server`` (session): ``initdb`` + ``pg_ctl start`` of Debian's PostgreSQL
   binaries on 127.0.0.1 and a free port; stopped (``-m immediate``) at the end.

@@ -1,10 +1,10 @@
-"""The throwaway PostgreSQL server itself: it starts, answers, and gives each test its own database."""
+"""The throwaway PostgreSQL server: it starts, answers, and gives each test its own database."""
 
 from __future__ import annotations
 
 import psycopg2
 
-from tests.pgfixtures import PgServer, pg_server, pg_url  # noqa: F401
+from tests.pgfixtures import PgServer
 
 
 def test_each_test_gets_an_empty_database(pg_url: str, pg_server: PgServer) -> None:
