@@ -14,9 +14,9 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.app import SystemCommand
@@ -29,16 +29,21 @@ from textual.worker import Worker
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings, sender_config
 from notifier_tui.settings.logs import LogRing
+from notifier_tui.settings.paths import data_dir
 from notifier_tui.ui.bridge import Coalescer, SenderBridge
 from notifier_tui.ui.hangup import detach_output, exit_without_terminal, terminal_hung_up
 from notifier_tui.ui.live import LiveApp
 from notifier_tui.ui.messages import StoreChanged
+from notifier_tui.ui.palette import palette_commands, writable_dir
 from notifier_tui.ui.screens.clients import ClientsScreen
+from notifier_tui.ui.screens.help import HelpScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
+from notifier_tui.ui.widgets.header import SCREENS
 from notifier_tui.ui.workers import report_worker_failure
+from notifier_tui.ui.zone import display_zone, machine_zone
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
@@ -46,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("notifier_tui.ui")
 
-_SCREENS = Binding.Group("Screens", compact=True)
 _STOP_TIMEOUT = 15.0
 """Seconds the sender gets to stop at quit before the app exits anyway."""
 
@@ -79,12 +83,14 @@ class NotifierApp(LiveApp):
         # Priority: the app handles these before the key travels to the focused widget and
         # back up, a few loop turns that add up while the sender keeps the loop busy.
         # check_action lets the key through to a focused text field.
-        Binding("1", "switch_mode('clients')", "Clients", group=_SCREENS, priority=True),
-        Binding("2", "switch_mode('mailings')", "Mailings", group=_SCREENS, priority=True),
-        Binding("3", "switch_mode('stats')", "Stats", group=_SCREENS, priority=True),
-        Binding("4", "switch_mode('log')", "Log", group=_SCREENS, priority=True),
+        # The header's tab bar names the screens with their keys, so the footer need not.
+        *(
+            Binding(key, f"switch_mode('{mode}')", label, priority=True, show=False)
+            for key, mode, label in SCREENS
+        ),
         # Quit before the occasional keys, so a narrow footer never cuts it off.
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("t", "take_over", "Take over"),
         Binding("r", "resume_dispatch", "Resume sending"),
     ]
@@ -106,8 +112,10 @@ class NotifierApp(LiveApp):
         self.log_ring = log_ring if log_ring is not None else LogRing()
         self.clock: Callable[[], datetime] = clock or _utcnow
         self.simulator = simulator
-        self.display_tz = ZoneInfo(settings.default_timezone)
-        """Times are shown and typed in the settings' default timezone."""
+        self.display_tz: tzinfo = display_zone(settings)
+        """The one zone every time is shown and typed in (``settings.display_timezone``)."""
+        self.log_zone: tzinfo = machine_zone()
+        """The zone the log's lines were written in (logging uses the machine's local time)."""
         self.bridge = SenderBridge(self.post_message)
         self._store_changes = Coalescer(self._store_written, 0.2)
         self._stopping = False
@@ -222,24 +230,28 @@ class NotifierApp(LiveApp):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for key, (mode, label) in enumerate(
-            [
-                ("clients", "Clients"),
-                ("mailings", "Mailings"),
-                ("stats", "Statistics"),
-                ("log", "Log"),
-            ],
-            start=1,
-        ):
-            yield SystemCommand(
-                f"{label} screen",
-                f"Switch to {label.lower()} ({key})",
-                lambda mode=mode: self.switch_mode(mode),
-            )
-        if self.takeover_offered:
-            yield SystemCommand(
-                "Take over sending", "Send from this process (t)", self.action_take_over
-            )
+        yield from palette_commands(self, screen)
+
+    # --- help and screenshots -----------------------------------------------------
+
+    def action_help(self) -> None:
+        """Every key of every screen, on one page."""
+        if not isinstance(self.screen, HelpScreen | TooSmallScreen):
+            self.push_screen(HelpScreen())
+
+    def screenshot_dir(self) -> Path:
+        """Where screenshots go: the user data dir if it can be written, else the cwd."""
+        return writable_dir([data_dir() / "screenshots", Path.cwd()])
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        # Textual's default is the Downloads folder, which a server or a container may
+        # not have: the delivery then fails with no word of where it tried.
+        return super().deliver_screenshot(filename, path or str(self.screenshot_dir()), time_format)
 
     # --- errors -----------------------------------------------------------------
 

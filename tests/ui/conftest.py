@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
@@ -59,6 +60,7 @@ def settings(tmp_path: Path) -> Settings:
         db=tmp_path / "store.db",
         log_file=tmp_path / "notifier.log",
         default_timezone="Europe/Moscow",
+        display_timezone="Europe/Moscow",
         lease_ttl=2.0,
     )
 
@@ -83,6 +85,9 @@ def make_app(settings: Settings, store: Store, clock: FakeClock) -> AppFactory:
         kwargs.setdefault("clock", clock)
         app = create_app(kwargs.pop("settings"), sender=sender, **kwargs)
         app.animation_level = "none"
+        # Log lines carry the writing machine's local time: here, as if written in Moscow,
+        # so what the log screen shows does not depend on the machine running the tests.
+        app.log_zone = ZoneInfo("Europe/Moscow")
         return app
 
     return make

@@ -72,6 +72,7 @@ class StatsTestApp(App[None]):
         self.clock = clock
         self.log_ring = log_ring if log_ring is not None else LogRing()
         self.display_tz = ZoneInfo("Europe/Moscow")
+        self.log_zone = ZoneInfo("Europe/Moscow")
         self.set_reactive(StatsTestApp.snapshot, snapshot)
         self._start_mode = mode
 

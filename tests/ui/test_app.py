@@ -8,6 +8,7 @@ import os
 import pty
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Static
@@ -16,23 +17,30 @@ from notifier_tui.core import events as ev
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
+from notifier_tui.settings.logs import LogRing
 from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp
 from notifier_tui.ui.bridge import SenderActivity, SenderBridge, SenderEvent
+from notifier_tui.ui.dialogs.client_form import ClientForm
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
 from notifier_tui.ui.hangup import terminal_hung_up
 from notifier_tui.ui.screens.clients import ClientsScreen
+from notifier_tui.ui.screens.help import HelpScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import TooSmallScreen
-from notifier_tui.ui.widgets.header import StatusHeader, health_text, sending_text
+from notifier_tui.ui.widgets.header import StatusHeader, health_text, sending_text, tabs_text
+from notifier_tui.ui.zone import machine_zone
 from tests.ui.conftest import (
     SIZE,
     T0,
     AppFactory,
     FakeClock,
     add_clients,
+    go,
+    notices,
+    screen_text,
     settle,
     wait_for,
 )
@@ -265,3 +273,109 @@ def test_header_words(
         assert health_text(snap).plain == health
     if sending is not None:
         assert sending_text(snap, has_sender=has_sender, takeover=takeover).plain == sending
+
+
+# --- the tab bar, help, palette, screenshots, the display timezone -------------------
+
+
+async def test_the_tab_bar_names_the_screens_highlights_one_and_switches_on_click(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tabs = app.screen.query_one("#status-tabs", Static)
+        line = tabs_text(app.current_mode)
+        assert str(tabs.render()) == line.plain
+        assert line.plain.split() == ["1", "Clients", "2", "Mailings", "3", "Stats", "4", "Log"]
+        reversed_text = "".join(
+            line.plain[span.start : span.end] for span in line.spans if "reverse" in str(span.style)
+        )
+        assert "Clients" in reversed_text and "Mailings" not in reversed_text
+        await pilot.click("#status-tabs", offset=(line.plain.index("Stats") + 1, 0))
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        assert "Stats" in screen_text(app).splitlines()[0]
+
+
+async def test_question_mark_lists_every_key(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        help_text = screen_text(app)
+        for words in ("Every table", "Mailing details", "show failed messages", "Import"):
+            assert words in help_text, words
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_the_palette_offers_the_screens_actions(make_app: AppFactory, store: Store) -> None:
+    add_clients(store, 1)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Clients: New", "Clients: Import", "Clients: Delete", "Mailings screen"} <= set(
+            titles
+        )
+        app.call_later(titles["Clients: New"].callback)
+        await settle(pilot)
+        assert isinstance(app.screen, ClientForm)
+
+
+async def test_a_screenshot_goes_to_the_data_dir_and_says_where(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "data"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        [command] = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        command.callback()
+        shots = tmp_path / "data" / "screenshots"
+        await wait_for(pilot, lambda: any(shots.glob("*.svg")))
+        await wait_for(pilot, lambda: any(str(shots) in n for n in notices(app)))
+    [svg] = shots.glob("*.svg")
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+
+
+async def test_one_display_timezone_everywhere_and_labelled(
+    make_app: AppFactory, store: Store, settings: Settings
+) -> None:
+    add_clients(store, 2)
+    store.create_mailing(T0 - timedelta(minutes=5), T0 + timedelta(hours=1), "Hi")
+    store.materialize_due(T0)
+    ring = LogRing()
+    ring.lines.append("2026-12-01 13:00:01,000 INFO    notifier_tui.ui: hello")
+    # Clients default to Moscow; the user reads times in Vladivostok (UTC+10).
+    app = make_app(settings=replace(settings, display_timezone="Asia/Vladivostok"), log_ring=ring)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "20:00:00 +10" in header_text(app)
+        await go(pilot, "2")
+        text = screen_text(app)
+        assert "start +10" in text and "12-01 19:55" in text
+        await go(pilot, "enter")
+        text = screen_text(app)
+        assert "created +10" in text and "12-01 19:55–21:00 +10" in text
+        await go(pilot, "escape", "e")
+        form_text = screen_text(app)
+        assert "times in +10" in form_text
+        assert app.screen.query_one("#start_at", Input).value == "2026-12-01 19:55"
+        await go(pilot, "escape", "4")
+        # Written at 13:00:01 in Moscow (the test's log zone): 20:00:01 in Vladivostok.
+        assert "20:00:01 INFO    ui: hello" in screen_text(app)
+        assert "times in +10" in screen_text(app)
+
+
+def test_the_machine_zone_is_found_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert str(machine_zone(tmp_path / "none")) == "Asia/Tokyo"
+    monkeypatch.delenv("TZ")
+    link = tmp_path / "localtime"
+    link.symlink_to("/usr/share/zoneinfo/Europe/Samara")
+    assert str(machine_zone(link)) == "Europe/Samara"

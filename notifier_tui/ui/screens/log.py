@@ -16,6 +16,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -41,19 +42,42 @@ FLUSH_SECONDS = 0.2
 
 Matcher = Callable[[str], bool]
 
-_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),\d{3} (\w+ *) notifier_tui\.")
+_PREFIX = re.compile(r"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),\d{3} (\w+ *) notifier_tui\.")
 """The start of a line in ``logs.FORMAT``: date, time with milliseconds, level, our package."""
 
+LEVELS = ("", "INFO", "WARNING", "ERROR")
+"""The least level shown, in the order ``l`` steps through them ("": every line)."""
+_RANK = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
 
-def compact(line: str) -> str:
+
+def compact(line: str, source: tzinfo | None = None, shown: tzinfo | None = None) -> str:
     """A log line without what every line repeats: the date, milliseconds, ``notifier_tui.``.
 
     ``2026-03-02 09:00:13,000 INFO    notifier_tui.core.sending.sender: answer …``
     becomes ``09:00:13 INFO    core.sender: answer …``, so at 80 columns the
     message itself shows. Lines in another format are left as they are; the
     filter still sees the whole line.
+
+    Args:
+        line: one line as the log file has it.
+        source: the zone the line's time was written in (the machine's).
+        shown: the display timezone; with ``source``, the time is moved into it.
     """
-    return _PREFIX.sub(r"\1 \2 ", line, count=1)
+    m = _PREFIX.match(line)
+    if m is None:
+        return line
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    clock = f"{hour:02d}:{minute:02d}:{second:02d}"
+    if source is not None and shown is not None:
+        written = datetime(year, month, day, hour, minute, second, tzinfo=source)
+        clock = f"{written.astimezone(shown):%H:%M:%S}"
+    return f"{clock} {m.group(7)} {line[m.end() :]}"
+
+
+def level_of(line: str) -> int:
+    """The rank of a line's level (lines in another format count as INFO)."""
+    m = _PREFIX.match(line)
+    return _RANK.get(m.group(7).strip(), 1) if m else 1
 
 
 def compile_filter(text: str) -> Matcher | None:
@@ -96,6 +120,7 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     switch away) must not be typed into the filter."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", key_display="/"),
+        Binding("l", "next_level", "Level"),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -103,6 +128,8 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.matcher: Matcher | None = None
         """The filter in force (``None``: every line)."""
+        self.level = ""
+        """The least level shown (one of :data:`LEVELS`; "": every line)."""
         self.shown = 0
         """Lines written to the view since it was last filled from the ring."""
         self._pending: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
@@ -195,9 +222,17 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
 
     def _write(self, lines: Iterable[str]) -> None:
         matcher = self.matcher
-        matching = [line for line in lines if matcher is None or matcher(line)]
+        least = _RANK.get(self.level, 0)
+        matching = [
+            line
+            for line in lines
+            if (matcher is None or matcher(line)) and (least == 0 or level_of(line) >= least)
+        ]
         if matching:
-            self.query_one(Log).write_lines([compact(line) for line in matching[-MAX_LINES:]])
+            source, shown = self.notifier.log_zone, self.notifier.display_tz
+            self.query_one(Log).write_lines(
+                [compact(line, source, shown) for line in matching[-MAX_LINES:]]
+            )
             self.shown += len(matching)
         self._show_status()
 
@@ -205,10 +240,16 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         filter_text = self.query_one(Input).value.strip()
         shown = min(self.shown, MAX_LINES)
         noun = "line" if shown == 1 else "lines"
-        if filter_text:
-            text = Text.assemble(f"{shown:,} matching {noun}", ("  filter: ", "dim"), filter_text)
+        if filter_text or self.level:
+            text = Text(f"{shown:,} matching {noun}")
+            if filter_text:
+                text.append_text(Text.assemble(("  filter: ", "dim"), filter_text))
+            if self.level:
+                text.append_text(Text.assemble(("  level: ", "dim"), f"{self.level} and up"))
         else:
             text = Text(f"{shown:,} {noun}")
+        now = self.notifier.clock().astimezone(self.notifier.display_tz)
+        text.append(f"  times in {now.tzname()}", "dim")
         self.query_one("#log-status", Static).update(text)
 
     # --- filtering ----------------------------------------------------------------------
@@ -224,9 +265,17 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """Put the cursor in the filter box."""
         self.query_one(Input).focus()
 
+    def action_next_level(self) -> None:
+        """Show only lines of the next level and up (every line, INFO, WARNING, ERROR)."""
+        self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
+        self.render_from_ring()
+
     def action_clear_filter(self) -> None:
-        """Empty the filter (every line shows again) and go back to the lines."""
+        """Empty the filter and the level (every line shows again) and go back to the lines."""
         filter_input = self.query_one(Input)
         if filter_input.value:
             filter_input.value = ""
+        if self.level:
+            self.level = ""
+            self.render_from_ring()
         self.query_one(Log).focus()

@@ -1,17 +1,20 @@
-"""The one-line status header every screen shows at the top.
+"""The two-line header every screen shows at the top: the screens, then the status.
 
-It says three things at a glance: whether the gateway answers, which process
-sends (this one, a daemon elsewhere, nobody) and the current time, all from
-the app's once-a-second :class:`SenderSnapshot` and the app's clock.
+The first line names the four screens with their keys (the current one
+highlighted; each can be clicked) and the time in the display timezone. The
+second says whether the gateway answers and which process sends (this one,
+a daemon elsewhere, nobody), from the app's once-a-second
+:class:`SenderSnapshot`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from notifier_tui.core.events import GatewayHealth, SenderSnapshot
@@ -53,44 +56,77 @@ def sending_text(snapshot: SenderSnapshot | None, *, has_sender: bool, takeover:
     return Text("sending: starting…", style="dim")
 
 
+SCREENS: tuple[tuple[str, str, str], ...] = (
+    ("1", "clients", "Clients"),
+    ("2", "mailings", "Mailings"),
+    ("3", "stats", "Stats"),
+    ("4", "log", "Log"),
+)
+"""``(key, mode, label)`` of each screen, in tab order."""
+
+
+def tabs_text(current: str) -> Text:
+    """`` 1 Clients  2 Mailings …``: the current screen reversed, every tab clickable."""
+    line = Text()
+    for key, mode, label in SCREENS:
+        tab = Text.assemble((f" {key} ", "bold"), f"{label} ")
+        tab.stylize("reverse" if mode == current else "")
+        tab.stylize(Style.from_meta({"@click": f"app.switch_mode('{mode}')"}))
+        line.append_text(tab)
+        line.append(" ")
+    return line
+
+
 def clock_text(now: datetime, tz: tzinfo) -> str:
     local = now.astimezone(tz)
     return f"{local:%H:%M:%S} {local.tzname()}"
 
 
-class StatusHeader(NotifierNode, Horizontal):
-    """Gateway health, who sends, and the time. Put it first in a screen's ``compose``."""
+class StatusHeader(NotifierNode, Vertical):
+    """The screens, the time, gateway health and who sends. First in a screen's ``compose``."""
 
     DEFAULT_CSS = """
     StatusHeader {
         dock: top;
-        height: 1;
+        height: 2;
         background: $panel;
         color: $foreground;
     }
-    StatusHeader > #status-title {
+    StatusHeader > Horizontal {
+        height: 1;
+    }
+    StatusHeader #status-title {
         width: auto;
         padding: 0 1;
         background: $primary;
         color: $text;
         text-style: bold;
     }
-    StatusHeader > #status-line {
+    StatusHeader #status-tabs {
         width: 1fr;
-        padding: 0 1;
+        padding: 0 0 0 1;
         text-wrap: nowrap;
         text-overflow: ellipsis;
     }
-    StatusHeader > #status-clock {
+    StatusHeader #status-line {
+        width: 1fr;
+        padding: 0 1;
+        background: $boost;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    StatusHeader #status-clock {
         width: auto;
         padding: 0 1;
     }
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("notifier", id="status-title")
+        with Horizontal(id="status-top"):
+            yield Static("notifier", id="status-title")
+            yield Static(id="status-tabs")
+            yield Static(id="status-clock")
         yield Static(id="status-line")
-        yield Static(id="status-clock")
 
     def on_mount(self) -> None:
         app = self.notifier
@@ -110,4 +146,5 @@ class StatusHeader(NotifierNode, Horizontal):
             ),
         )
         self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-tabs", Static).update(tabs_text(app.current_mode))
         self.query_one("#status-clock", Static).update(clock_text(app.clock(), app.display_tz))
