@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from notifier_tui.core.secret import mask_urls
+from notifier_tui.settings.log_throttle import install_throttle
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -105,6 +106,7 @@ def setup_logging(
         handlers.append(stream)
     if ring is not None:
         handlers.append(ring)
+    install_throttle(handlers)  # a failure repeating in a loop: one line every few seconds
     for handler in handlers:
         logger.addHandler(handler)
     return handlers
