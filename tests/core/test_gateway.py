@@ -575,3 +575,15 @@ async def test_token_whitespace_is_dropped_and_an_unusable_token_is_credentials(
         gateway.set_token("tok")
         assert (await gateway.send(3, PHONE, "x")).outcome is A
     assert simulator.requests == 2  # nothing went out with the bad tokens
+
+
+async def test_closing_while_the_first_send_opens_leaks_no_session(
+    simulator: GatewaySimulator,  # noqa: F811
+) -> None:
+    gateway = GatewayClient(simulator.base_url, "tok")
+    task = asyncio.create_task(gateway.send(1, PHONE, "x"))
+    await asyncio.sleep(0)  # the send now waits for the proxy lookup on a thread
+    await gateway.aclose()
+    result = await asyncio.wait_for(task, 5)
+    assert (result.outcome, result.reason) == (T, "gateway client closed")
+    assert simulator.requests == 0

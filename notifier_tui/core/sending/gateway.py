@@ -202,10 +202,13 @@ class GatewayClient:
             headers["Authorization"] = f"Bearer {bare}"
         self._headers = headers
 
-    async def _open(self) -> aiohttp.ClientSession:
-        """The session, made on first use (aiohttp wants a running loop for it)."""
+    async def _open(self) -> aiohttp.ClientSession | None:
+        """The session, made on first use (aiohttp wants a running loop for it).
+
+        ``None`` once :meth:`aclose` has run, even if it ran while this waited.
+        """
         async with self._opening:
-            if self._session is None:
+            if self._session is None and not self._closed:
                 assert self._prefix is not None
                 try:
                     # Read once, off the loop: it may read ~/.netrc for the proxy's login.
@@ -215,6 +218,8 @@ class GatewayClient:
                 else:
                     self._proxy, self._proxy_auth = proxy
                     log.info("gateway requests go through proxy %s", _redacted(str(proxy[0])))
+                if self._closed:  # closed during the lookup: open nothing to leak
+                    return None
                 self._session = aiohttp.ClientSession(
                     connector=aiohttp.TCPConnector(limit=self._max_connections),
                     timeout=aiohttp.ClientTimeout(
@@ -269,6 +274,8 @@ class GatewayClient:
         url = URL(self._prefix_text + str(msg_id), encoded=True)
         try:
             session = self._session if self._session is not None else await self._open()
+            if session is None:
+                return self._failed("gateway client closed", ErrorClass.OTHER, started)
             response = await session.post(
                 url,
                 data=body,
