@@ -4,12 +4,12 @@ One loop, one heartbeat in flight at a time: a renewal that is stuck behind a
 blocked store (another process holding the write lock for seconds) is waited
 for, never piled up behind.
 
-Freshness: a renewal submitted at monotonic ``t`` writes its timestamp on the
-store's thread, so no later than the store runs it, and the lease is good
-until at least ``t + ttl`` in every process's eyes. This process sends only
-until ``t + deadline`` (``deadline = DEADLINE_SHARE * ttl``, less than the TTL):
-past it, :meth:`LeaseKeeper.may_send` is False, nothing is claimed or started,
-and sending resumes by itself after the next renewal lands. The margin
+Freshness: a renewal writes its timestamp on the store's thread, when the
+store runs it; every process judges the lease by that timestamp plus the TTL.
+This process sends only until that timestamp plus ``deadline``
+(``deadline = DEADLINE_SHARE * ttl``, less than the TTL): past it,
+:meth:`LeaseKeeper.may_send` is False, nothing is claimed or started, and
+sending resumes by itself once the next renewal lands. The margin
 ``ttl - deadline`` covers the gap between the check and the request leaving.
 
 Taking over from another process (its lease expired but its row is still
@@ -28,6 +28,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from notifier_tui.core import events as ev
 from notifier_tui.core.records import LeaseInfo
@@ -71,18 +72,27 @@ class _Acquire:
     """The row before, live or not: another owner's means a take-over."""
     holder: LeaseInfo | None
     """The live holder after the attempt."""
+    stamp: datetime
+    """The store's time of the attempt (the heartbeat written if taken)."""
 
 
 def _acquire(store: Store, owner: str, role: str, ttl: float, allowed: bool) -> _Acquire:
     """On the store's thread: take the lease if free (and allowed), else say who holds it."""
-    previous = store.lease_holder(_ANY_AGE)
-    holder = store.lease_holder(ttl)
+    now = store.clock()
+    previous = store.lease_holder(_ANY_AGE, now)
+    holder = store.lease_holder(ttl, now)
     if holder is not None and holder.owner == owner:
         allowed = True  # a live lease in our name is ours (a restart within the TTL)
     elif holder is not None or not allowed:
-        return _Acquire(False, previous, holder)
-    taken = store.acquire_lease(owner, os.getpid(), socket.gethostname(), role, ttl)
-    return _Acquire(taken, previous, holder if not taken else None)
+        return _Acquire(False, previous, holder, now)
+    taken = store.acquire_lease(owner, os.getpid(), socket.gethostname(), role, ttl, now)
+    return _Acquire(taken, previous, holder if not taken else None, now)
+
+
+def _renew(store: Store, owner: str) -> datetime | None:
+    """On the store's thread: renew our lease; the timestamp written, or None if it is gone."""
+    now = store.clock()
+    return now if store.heartbeat(owner, now) else None
 
 
 class LeaseKeeper:
@@ -94,6 +104,7 @@ class LeaseKeeper:
         settings: LeaseSettings,
         *,
         timer: Timer,
+        clock: Callable[[], datetime],
         emit: Callable[[ev.Event], None],
         on_gained: Callable[[], Awaitable[None]],
         on_lost: Callable[[], Awaitable[None]],
@@ -101,6 +112,7 @@ class LeaseKeeper:
         self.store = store
         self.settings = settings
         self._timer = timer
+        self._clock = clock
         self._emit = emit
         self._on_gained = on_gained
         self._on_lost = on_lost
@@ -150,26 +162,31 @@ class LeaseKeeper:
         else:
             await self._look()
 
+    def _stamp_fresh(self, stamp: datetime) -> None:
+        """Fresh until ``deadline`` after the timestamp the store wrote, in monotonic time."""
+        written_ago = (self._clock() - stamp).total_seconds()
+        self._fresh_until = self._timer.monotonic() - max(0.0, written_ago) + self.settings.deadline
+
     async def _renew(self) -> None:
-        submitted = self._timer.monotonic()
-        call = asyncio.ensure_future(self.store.run(self.store.heartbeat, self.settings.owner))
+        call = asyncio.ensure_future(self.store.run(_renew, self.store, self.settings.owner))
         done = asyncio.Event()
         call.add_done_callback(lambda _: done.set())
         try:
             # Past the deadline the gate closes by itself; say so once, then keep
             # waiting for this same heartbeat rather than starting another.
-            if not await self._timer.wait(done, self._fresh_until - submitted) and not self._late:
+            left = self._fresh_until - self._timer.monotonic()
+            if not await self._timer.wait(done, left) and not self._late:
                 self._late = True
                 log.warning("lease renewal is late (store busy): claiming and sending suspended")
-            renewed = await call
+            stamp = await call
         except BaseException:
             call.cancel()
             raise
-        if not renewed:
+        if stamp is None:
             log.warning("sender lease lost to another process; dispatch stops")
             await self.lose()
             return
-        self._fresh_until = submitted + self.settings.deadline
+        self._stamp_fresh(stamp)
         if self._late:
             self._late = False
             log.info("lease renewed: sending resumes")
@@ -177,11 +194,10 @@ class LeaseKeeper:
     async def _look(self) -> None:
         s = self.settings
         allowed = s.auto_takeover or self._takeover_requested or not self._seen_other
-        submitted = self._timer.monotonic()
         got = await self.store.run(_acquire, self.store, s.owner, s.role, s.ttl, allowed)
         if got.taken:
             takeover = got.previous is not None and got.previous.owner != s.owner
-            await self._become_holder(submitted, takeover)
+            await self._become_holder(got.stamp, takeover)
             return
         if got.holder is not None:
             self._seen_other = True
@@ -192,10 +208,10 @@ class LeaseKeeper:
             log.info("sending is done by %s", description or "nobody")
             self._emit(ev.LeaseChanged(False, description))
 
-    async def _become_holder(self, submitted: float, takeover: bool) -> None:
+    async def _become_holder(self, stamp: datetime, takeover: bool) -> None:
         self.is_holder, self.holder, self._announced = True, None, True
         self._takeover_requested = False
-        self._fresh_until = submitted + self.settings.deadline
+        self._stamp_fresh(stamp)
         log.info("sender lease acquired owner=%s", self.settings.owner)
         if takeover and self.settings.takeover_grace > 0:
             log.info(

@@ -154,6 +154,7 @@ class Sender:
             store,
             config.lease_settings,
             timer=self._timer,
+            clock=self._clock,
             emit=emit,
             on_gained=self._lease_gained,
             on_lost=self._lease_lost,
