@@ -269,7 +269,7 @@ async def test_a_click_on_a_status_filters_too(
         await stats_screen(pilot)
         app.push_screen(MailingDetailScreen(ids["sale"]))
         detail = await detail_screen(pilot)
-        filters = screen_text(app).splitlines()[2]
+        filters = next(line for line in screen_text(app).splitlines() if "all 40" in line)
         await pilot.click("#detail-filters", offset=(filters.index("sent 21") + 1, 0))
         await detail.reload()
         await pilot.pause()
@@ -464,9 +464,28 @@ async def test_in_the_app_3_shows_stats_enter_the_detail_escape_back(
         await settle(pilot)
         assert app.screen.query_one(LiveTable).row_count == 6
 
+        # The first escape clears the filter, the next goes back.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingDetailScreen)
+        assert app.screen.status is None
+        assert app.screen.query_one(LiveTable).row_count == 40
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, StatsScreen)
         await pilot.press("2", "3")
         await settle(pilot)
         assert isinstance(app.screen, StatsScreen)
+
+
+async def test_a_scheduled_mailing_says_when_its_audience_is_built(
+    store: Store, clock: FakeClock, ids: dict[str, int]
+) -> None:
+    app = StatsTestApp(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await stats_screen(pilot)
+        app.push_screen(MailingDetailScreen(ids["tomorrow"]))
+        await detail_screen(pilot)
+        assert "No messages yet: the audience is built at start, about 40 clients" in screen_text(
+            app
+        )

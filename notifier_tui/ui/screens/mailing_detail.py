@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from notifier_tui.core.errors import NotFoundError
 from notifier_tui.core.records import MessageRecord
+from notifier_tui.core.rules import MailingState
 from notifier_tui.core.stats import MailingDetail
 from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.node import NotifierNode
@@ -51,7 +52,7 @@ FILTER_KEYS: dict[str, str | None] = {
 }
 """The key that shows each status (``None``: all messages)."""
 
-_FILTERS = Binding.Group("Filter")
+_FILTERS = Binding.Group("Filter by status")
 
 
 def message_row(message: MessageRecord, now: datetime, tz: tzinfo) -> tuple[object, ...]:
@@ -94,11 +95,14 @@ def filter_line(counts: dict[str, int], total: int, current: str | None) -> Text
 
 
 class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
-    """Counts by status and one page of messages of a mailing; ``escape`` goes back."""
+    """Counts by status and one page of messages of a mailing.
+
+    ``escape`` clears the status filter, and goes back when there is none.
+    """
 
     CSS_PATH = "mailing_detail.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back / all"),
         *(
             Binding(key, f"filter('{key}')", "all" if status is None else status, group=_FILTERS)
             for key, status in FILTER_KEYS.items()
@@ -117,6 +121,8 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """Index of the first message of the page shown, among those matching."""
         self.detail: MailingDetail | None = None
         """What the last read returned."""
+        self.audience: int | None = None
+        """Clients matching a scheduled mailing now (its messages are made at start)."""
         self._reader = PeriodicRead(f"read mailing #{mailing_id}", "mailing detail")
         self._gone = False
         self._generation = 0
@@ -198,6 +204,11 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
             self.page_offset = last_page
             await self.reload()
             return
+        if detail.mailing.state is MailingState.SCHEDULED:
+            m = detail.mailing
+            self.audience = await store.run(store.audience_count, m.operator_codes, m.tags)
+        else:
+            self.audience = None
         self.show_detail(detail)
 
     def _mailing_gone(self) -> None:
@@ -238,7 +249,14 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         if detail is None:
             return
         what = "messages" if self.status is None else f"{self.status} messages"
-        if not detail.messages:
+        if not detail.messages and self.audience is not None and self.status is None:
+            noun = "client" if self.audience == 1 else "clients"
+            text = Text(
+                f"No messages yet: the audience is built at start, about {self.audience:,}"
+                f" {noun} (those matching now).",
+                style="dim",
+            )
+        elif not detail.messages:
             text = Text(f"No {what}.", style="dim")
         else:
             first, last = self.page_offset + 1, self.page_offset + len(detail.messages)
@@ -276,8 +294,11 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     # --- actions --------------------------------------------------------------------
 
     def action_back(self) -> None:
-        """Back to the screen it was opened from (statistics or mailings)."""
-        self.dismiss()
+        """Clear the status filter; without one, back to where it was opened from."""
+        if self.status is not None:
+            self.action_filter("a")
+        else:
+            self.dismiss()
 
     def action_filter(self, key: str) -> None:
         """Show only the messages of the status bound to ``key`` (``a``: all)."""

@@ -104,6 +104,8 @@ class StatusHeader(NotifierNode, Vertical):
     }
     StatusHeader #status-tabs {
         width: 1fr;
+        link-style: none;
+        link-style-hover: bold;
         padding: 0 0 0 1;
         text-wrap: nowrap;
         text-overflow: ellipsis;
