@@ -30,14 +30,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import peewee as pw
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from notifier_tui.core import events as ev
-from notifier_tui.core import rules
+from notifier_tui.core import rules, stats
 from notifier_tui.core.events import BreakerState
-from notifier_tui.core.rules import ALL_STATUSES, MailingState
+from notifier_tui.core.reasons import ErrorClass
+from notifier_tui.core.records import open_count
+from notifier_tui.core.rules import ALL_STATUSES, MailingState, MessageStatus
+from notifier_tui.core.store.sqlutil import execute
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -46,20 +50,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("notifier_tui.ops.metrics")
 
-OUTCOMES = (
-    "ok",
-    "timeout",
-    "connect",
-    "http_5xx",
-    "http_429",
-    "bad_answer",
-    "credentials",
-    "http_4xx",
-    "other",
-)
-"""The values of ``GatewayResult.error_kind``: shown at 0 from the start, so a rate()
-over a kind that has not happened yet is 0, not "no data". A kind added to the
-gateway later still gets counted, from its first request."""
+OUTCOMES: tuple[str, ...] = ("ok", *(c.value for c in ErrorClass if c.from_gateway))
+"""The values of ``GatewayResult.error_kind``: ``ok`` and the gateway's error classes
+(:class:`~notifier_tui.core.reasons.ErrorClass`). Shown at 0 from the start, so a rate()
+over a class that has not happened yet is 0, not "no data"."""
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Seconds; the gateway answers in milliseconds when well and in seconds when not."""
@@ -80,7 +74,7 @@ class StoreCollector(Collector):
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
         self.path = path
         self._clock = clock
-        self._conn: sqlite3.Connection | None = None
+        self._db: pw.SqliteDatabase | None = None
         # The HTTP server handles each scrape in its own thread; one at a time reads.
         self._lock = threading.Lock()
 
@@ -112,7 +106,7 @@ class StoreCollector(Collector):
         try:
             with self._lock:
                 by_status_state, by_state, due_now = self._read()
-        except sqlite3.Error as err:
+        except (sqlite3.Error, pw.DatabaseError) as err:
             log.warning("metrics: cannot read the store %s: %s", self.path, err)
             with self._lock:
                 self._drop()  # a fresh connection next scrape
@@ -130,33 +124,32 @@ class StoreCollector(Collector):
         up.add_metric([], 1)
         yield from (messages, mailings, due, up)
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            # Read-only: the metrics endpoint can never change or lock the store for writing.
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+    def _connect(self) -> pw.SqliteDatabase:
+        if self._db is None:
+            # Read-only: the metrics endpoint can never change or lock the store for
+            # writing. One connection for every scrape thread (thread_safe=False),
+            # used under self._lock, so no thread leaves a connection behind.
+            self._db = pw.SqliteDatabase(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                pragmas={"busy_timeout": 2000},
+                check_same_thread=False,
+                thread_safe=False,
             )
-            conn.execute("PRAGMA busy_timeout = 2000")
-            self._conn = conn
-        return self._conn
+        return self._db
 
     def _read(self) -> tuple[dict[tuple[str, str], int], dict[str, int], int]:
-        conn = self._connect()
+        db = self._connect()
         now = self._clock()
         ts = now.timestamp()
         by_status_state: dict[tuple[str, str], int] = {}
         by_state: dict[str, int] = {}
         # One read transaction for all three figures, so they agree with each other.
-        with conn:
-            conn.execute("BEGIN")
-            # Over the (mailing_id, status, ...) index: one scan of the messages.
-            counts: dict[int, dict[str, int]] = {}
-            for mailing_id, status, n in conn.execute(
-                "SELECT mailing_id, status, COUNT(*) FROM message GROUP BY mailing_id, status"
-            ):
-                counts.setdefault(mailing_id, {})[status] = n
-            for mailing_id, start_at, end_at, paused, cancelled in conn.execute(
-                "SELECT id, start_at, end_at, paused, cancelled FROM mailing"
+        with db.atomic():
+            # The statistics' own query (one scan of the (mailing_id, status) index).
+            counts = stats.counts_by_mailing(db)
+            for mailing_id, start_at, end_at, paused, cancelled in execute(
+                db, "SELECT id, start_at, end_at, paused, cancelled FROM mailing"
             ):
                 mine = counts.get(mailing_id, {})
                 state = rules.mailing_state(
@@ -166,24 +159,25 @@ class StoreCollector(Collector):
                     cancelled=bool(cancelled),
                     now=now,
                     total=sum(mine.values()),
-                    open_count=mine.get("pending", 0) + mine.get("sending", 0),
+                    open_count=open_count(mine),
                 ).value
                 by_state[state] = by_state.get(state, 0) + 1
                 for status, n in mine.items():
                     key = (status, state)
                     by_status_state[key] = by_status_state.get(key, 0) + n
-            due = conn.execute(
+            due = execute(
+                db,
                 "SELECT COUNT(*) FROM message m JOIN mailing g ON g.id = m.mailing_id"
-                " WHERE m.status = 'pending' AND m.next_attempt_at <= ?"
+                " WHERE m.status = ? AND m.next_attempt_at <= ?"
                 " AND g.paused = 0 AND g.cancelled = 0 AND g.start_at <= ? AND g.end_at > ?",
-                (ts, ts, ts),
+                (MessageStatus.PENDING.value, ts, ts, ts),
             ).fetchone()[0]
         return by_status_state, by_state, int(due)
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def close(self) -> None:
         """Close the read connection (a later scrape opens a new one)."""
