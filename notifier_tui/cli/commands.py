@@ -1,7 +1,8 @@
 """The ``client``, ``mailing`` and ``stats`` subcommands on top of the core store.
 
-Each handler takes the parsed arguments and an open :class:`Store` and returns
-an :class:`Output`: the one JSON document and its readable form. The caller
+Each handler takes the parsed arguments, an open :class:`Store` and the
+display zone (local times in ``WHEN`` are read in it, readable times shown in
+it) and returns an :class:`Output`: the one JSON document and its readable form. The caller
 prints one of them, so no handler can print two documents or mix the forms.
 Validation is the core's: handlers only translate arguments and let its
 errors through.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,11 @@ from notifier_tui.cli import render as cli_tables
 from notifier_tui.cli.terminal import json_text
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.rules import LocalTime
 from notifier_tui.core.store import Store
+from notifier_tui.settings.zones import zone_name
+
+Handler = Callable[[argparse.Namespace, Store, tzinfo], "Output"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,32 +52,6 @@ class Output:
         return self.text()
 
 
-class SystemLocal(tzinfo):
-    """The machine's local timezone with its DST rules, as the C library knows them.
-
-    ``datetime.now().astimezone().tzinfo`` is a fixed offset: in winter it
-    would read a summer ``WHEN`` an hour off. A naive ``astimezone()`` asks
-    the C library for the offset in force at that very date instead.
-    """
-
-    def utcoffset(self, dt: datetime | None) -> timedelta:
-        return self._local(dt).utcoffset() or timedelta(0)
-
-    def dst(self, dt: datetime | None) -> timedelta | None:
-        return self._local(dt).dst()
-
-    def tzname(self, dt: datetime | None) -> str | None:
-        return self._local(dt).tzname()
-
-    @staticmethod
-    def _local(dt: datetime | None) -> datetime:
-        base = datetime.now() if dt is None else dt.replace(tzinfo=None)
-        return base.astimezone()
-
-
-LOCAL = SystemLocal()
-
-
 def _nothing_to_change(kind: str, options: str) -> ValidationError:
     return ValidationError(f"{kind} update", f"nothing to change; give at least one of {options}")
 
@@ -80,14 +59,14 @@ def _nothing_to_change(kind: str, options: str) -> ValidationError:
 # --- clients -------------------------------------------------------------------
 
 
-def client_add(args: argparse.Namespace, store: Store) -> Output:
+def client_add(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     record = store.create_client(
         args.phone, tag=args.tag or "", timezone=args.tz, operator_code=args.operator
     )
     return Output(record.to_json, lambda: cli_tables.clients([record]))
 
 
-def client_update(args: argparse.Namespace, store: Store) -> Output:
+def client_update(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     changes = {
         "phone": args.phone,
         "tag": args.tag,
@@ -100,12 +79,12 @@ def client_update(args: argparse.Namespace, store: Store) -> Output:
     return Output(record.to_json, lambda: cli_tables.clients([record]))
 
 
-def client_delete(args: argparse.Namespace, store: Store) -> Output:
+def client_delete(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     store.delete_client(args.id)
     return Output(lambda: {"deleted": args.id}, lambda: f"deleted client {args.id}")
 
 
-def client_list(args: argparse.Namespace, store: Store) -> Output:
+def client_list(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     # Filters are checked like stored values, so a typo is an error and not an empty list.
     tag = rules.validate_tag(args.tag) if args.tag is not None else None
     operator = rules.validate_operator_code(args.operator) if args.operator is not None else None
@@ -120,7 +99,7 @@ def client_list(args: argparse.Namespace, store: Store) -> Output:
     return Output(lambda: [r.to_json() for r in records], text)
 
 
-def client_import(args: argparse.Namespace, store: Store) -> Output:
+def client_import(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     result = store.import_csv(args.file, skip_invalid=args.skip_invalid)
     notes = [f"line {line}: {error}" for line, error in result.errors]
     text = f"imported {result.imported} client(s) from {args.file}"
@@ -129,7 +108,7 @@ def client_import(args: argparse.Namespace, store: Store) -> Output:
     return Output(result.to_json, lambda: text, notes)
 
 
-def client_export(args: argparse.Namespace, store: Store) -> Output:
+def client_export(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     path = Path(args.file)
     try:
         count = store.export_csv(path)
@@ -144,18 +123,55 @@ def client_export(args: argparse.Namespace, store: Store) -> Output:
 # --- mailings ------------------------------------------------------------------
 
 
-def _period(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
-    """``--start`` and ``--end`` as instants; one ``now`` so ``now``/``+2h`` is exactly 2 h."""
+def _period(
+    args: argparse.Namespace, zone: tzinfo
+) -> tuple[datetime | None, datetime | None, list[str]]:
+    """``--start`` and ``--end`` as instants, and notes on local times DST moved.
+
+    One ``now`` for both, so ``now``/``+2h`` is exactly 2 h. A local time the
+    clocks skip or show twice is resolved by the rule of
+    :func:`~notifier_tui.core.rules.parse_when`; the note says which instant
+    was stored, so nobody has to guess.
+    """
     now = datetime.now(UTC)
+    notes: list[str] = []
 
-    def when(text: str | None, name: str) -> datetime | None:
-        return None if text is None else rules.parse_when(text, now, LOCAL, field=name)
+    def when(text: str | None, name: str, option: str) -> datetime | None:
+        if text is None:
+            return None
+        instant = rules.parse_when(text, now, zone, field=name)
+        if note := _dst_note(option, text, instant, zone):
+            notes.append(note)
+        return instant
 
-    return when(args.start, "start_at"), when(args.end, "end_at")
+    return when(args.start, "start_at", "--start"), when(args.end, "end_at", "--end"), notes
 
 
-def mailing_add(args: argparse.Namespace, store: Store) -> Output:
-    start_at, end_at = _period(args)
+def _dst_note(option: str, text: str, instant: datetime, zone: tzinfo) -> str | None:
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None  # now, +10m: no wall-clock time to resolve
+    if naive.tzinfo is not None:
+        return None
+    kind = rules.local_time_kind(naive, zone)
+    if kind is LocalTime.ONCE:
+        return None
+    name = zone_name(zone, instant)
+    stored = f"{cli_tables.local(instant, zone)} ({instant.isoformat()})"
+    if kind is LocalTime.MISSING:
+        return (
+            f"note: {option} {text} does not exist in {name} (the clocks skip it);"
+            f" shifted forward by the gap: stored {stored}"
+        )
+    return (
+        f"note: {option} {text} happens twice in {name} (the clocks go back);"
+        f" taken as the first: stored {stored}"
+    )
+
+
+def mailing_add(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
+    start_at, end_at, notes = _period(args, zone)
     record = store.create_mailing(
         start_at,  # type: ignore[arg-type]  # --start and --end are required by the parser
         end_at,  # type: ignore[arg-type]
@@ -164,11 +180,11 @@ def mailing_add(args: argparse.Namespace, store: Store) -> Output:
         tags=args.tag or (),
         window=args.window,
     )
-    return Output(record.to_json, lambda: cli_tables.mailings([record]))
+    return Output(record.to_json, lambda: cli_tables.mailings([record], zone), notes)
 
 
-def mailing_update(args: argparse.Namespace, store: Store) -> Output:
-    start_at, end_at = _period(args)
+def mailing_update(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
+    start_at, end_at, notes = _period(args, zone)
     changes = {
         "start_at": start_at,
         "end_at": end_at,
@@ -180,18 +196,18 @@ def mailing_update(args: argparse.Namespace, store: Store) -> Output:
     if all(v is None for v in changes.values()):
         raise _nothing_to_change("mailing", "--start, --end, --text, --operator, --tag, --window")
     record = store.update_mailing(args.id, **changes)
-    return Output(record.to_json, lambda: cli_tables.mailings([record]))
+    return Output(record.to_json, lambda: cli_tables.mailings([record], zone), notes)
 
 
-def mailing_delete(args: argparse.Namespace, store: Store) -> Output:
+def mailing_delete(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     store.delete_mailing(args.id)
     return Output(lambda: {"deleted": args.id}, lambda: f"deleted mailing {args.id}")
 
 
-def _mailing_action(method: Callable[[Store, int], Any]) -> Callable[..., Output]:
-    def handler(args: argparse.Namespace, store: Store) -> Output:
+def _mailing_action(method: Callable[[Store, int], Any]) -> Handler:
+    def handler(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
         record = method(store, args.id)
-        return Output(record.to_json, lambda: cli_tables.mailings([record]))
+        return Output(record.to_json, lambda: cli_tables.mailings([record], zone))
 
     return handler
 
@@ -201,20 +217,22 @@ mailing_resume = _mailing_action(Store.resume_mailing)
 mailing_cancel = _mailing_action(Store.cancel_mailing)
 
 
-def mailing_show(args: argparse.Namespace, store: Store) -> Output:
+def mailing_show(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     record = store.get_mailing(args.id)
-    return Output(record.to_json, lambda: cli_tables.mailing(record))
+    return Output(record.to_json, lambda: cli_tables.mailing(record, zone))
 
 
-def mailing_list(args: argparse.Namespace, store: Store) -> Output:
+def mailing_list(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     records = store.list_mailings()
-    return Output(lambda: [r.to_json() for r in records], lambda: cli_tables.mailings(records))
+    return Output(
+        lambda: [r.to_json() for r in records], lambda: cli_tables.mailings(records, zone)
+    )
 
 
 # --- statistics ----------------------------------------------------------------
 
 
-def stats(args: argparse.Namespace, store: Store) -> Output:
+def stats(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     if args.mailing_id is None:
         for option, value in (
             ("--status", args.status),
@@ -224,14 +242,14 @@ def stats(args: argparse.Namespace, store: Store) -> Output:
             if value is not None:
                 raise ValidationError(option, "applies to one mailing; give a MAILING_ID")
         overall = store.overall_stats()
-        return Output(overall.to_json, lambda: cli_tables.overall(overall))
+        return Output(overall.to_json, lambda: cli_tables.overall(overall, zone))
     detail = store.mailing_stats(
         args.mailing_id, status=args.status, offset=args.offset or 0, limit=args.limit
     )
-    return Output(detail.to_json, lambda: cli_tables.detail(detail, args.status))
+    return Output(detail.to_json, lambda: cli_tables.detail(detail, args.status, zone))
 
 
-HANDLERS: dict[tuple[str, str | None], Callable[[argparse.Namespace, Store], Output]] = {
+HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("client", "add"): client_add,
     ("client", "update"): client_update,
     ("client", "delete"): client_delete,

@@ -112,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # for every other command leftovers are an error in _dispatch.
         argv = glue_past_when(argv)
         args, extras = build_parser().parse_known_args(argv)
-        return _dispatch(args, argv, extras, redact)
+        code = _dispatch(args, argv, extras, redact)
+        # Flushed here, not at interpreter exit: a reader that left (`| head -1`)
+        # then raises BrokenPipeError where it is handled below.
+        sys.stdout.flush()
+        return code
     except UsageError as err:
         return _fail(str(err), redact)
     except RowErrors as err:
@@ -129,9 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(file=sys.stderr)
         return Exit.INTERRUPTED
     except BrokenPipeError:
-        # `notifier-tui client list | head`: the reader left; not an error worth a trace.
+        # `notifier-tui client list | head -1`: the reader had what it wanted and left.
+        # Like other command-line tools, end quietly with success.
         _silence_stdout()
-        return Exit.ERROR
+        return Exit.OK
     except Exception as err:
         # Bad input (2), an unusable setup (78), a full disk or busy store (1):
         # the same mapping the daemon uses (settings/exit_codes.py).
@@ -145,7 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+
+    What is still buffered is meant for a reader that is gone; the dup2 keeps
+    the interpreter from printing "Exception ignored ... BrokenPipeError" and
+    exiting 120 when it flushes stdout on the way out.
+    """
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

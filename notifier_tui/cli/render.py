@@ -2,7 +2,9 @@
 
 No colours and no Rich or Textual: the output must read well in a pipe, in a
 log and over SSH, and the command line must start fast. Instants are shown in
-the machine's local timezone; JSON output keeps ISO 8601 with an offset.
+the display zone (``display_timezone``, default the machine's), each labelled
+with the zone's abbreviation at that instant (``2030-07-01 09:00 CEST``), so a
+DST change inside a table is visible; JSON output keeps ISO 8601 with an offset.
 
 Every cell and value goes through :func:`~notifier_tui.cli.terminal.printable`:
 a line break in a mailing text shows as ``\n`` and an ESC as ``\x1b``, so no
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from notifier_tui.cli.terminal import printable
 from notifier_tui.core.records import ClientRecord, MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.stats import MailingDetail, OverallStats, full_counts
+from notifier_tui.settings.zones import zone_name
 
 # Longest cell shown for free text (mailing text, last error); the JSON has it whole.
 MAX_CELL = 48
@@ -48,15 +51,24 @@ def one_line(text: str, limit: int = MAX_CELL) -> str:
     return "".join(out) + "…"
 
 
-def local(value: datetime | None, *, seconds: bool = False) -> str:
-    """An instant in the local timezone, or ``-`` for none."""
+def local(value: datetime | None, zone: tzinfo, *, seconds: bool = False) -> str:
+    """An instant in ``zone`` with the zone's abbreviation then, or ``-`` for none."""
     if value is None:
         return "-"
     try:
-        shown = value.astimezone()
+        shown = value.astimezone(zone)
     except (OverflowError, ValueError):  # year 1 or 9999 pushed out of range by the offset
         shown = value
-    return shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    text = shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text} {shown.tzname() or zone_name(zone, value)}"
+
+
+def offset(value: datetime, zone: tzinfo) -> str:
+    """``UTC+02:00``: the offset of ``zone`` at ``value``."""
+    delta = value.astimezone(zone).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def table(
@@ -108,7 +120,7 @@ def clients(records: Sequence[ClientRecord], total: int | None = None) -> str:
 # --- mailings ------------------------------------------------------------------
 
 
-def mailings(records: Sequence[MailingRecord]) -> str:
+def mailings(records: Sequence[MailingRecord], zone: tzinfo) -> str:
     """A mailing table: state, period, filter and progress (final of total)."""
     if not records:
         return "no mailings"
@@ -118,8 +130,8 @@ def mailings(records: Sequence[MailingRecord]) -> str:
             (
                 m.id,
                 m.state,
-                local(m.start_at),
-                local(m.end_at),
+                local(m.start_at, zone),
+                local(m.end_at, zone),
                 m.window or "-",
                 one_line(_any(m.operator_codes), 20),
                 one_line(_any(m.tags), 20),
@@ -132,24 +144,27 @@ def mailings(records: Sequence[MailingRecord]) -> str:
     )
 
 
-def mailing(m: MailingRecord) -> str:
+def mailing(m: MailingRecord, zone: tzinfo) -> str:
     """One mailing in full: every field, its counts, and its whole text."""
     counts = ", ".join(f"{s} {n}" for s, n in full_counts(m.by_status).items() if n) or "none yet"
-    offset = m.start_at.astimezone().strftime("%z")
     return (
         pairs(
             [
                 ("id", m.id),
                 ("state", m.state),
-                ("start", f"{local(m.start_at)} (local, UTC{offset[:3]}:{offset[3:]})"),
-                ("end", local(m.end_at)),
+                (
+                    "start",
+                    f"{local(m.start_at, zone)} ({zone_name(zone, m.start_at)},"
+                    f" {offset(m.start_at, zone)})",
+                ),
+                ("end", f"{local(m.end_at, zone)} ({offset(m.end_at, zone)})"),
                 ("window", f"{m.window} (each client's local time)" if m.window else "any time"),
                 ("operators", _any(m.operator_codes)),
                 ("tags", _any(m.tags)),
                 ("paused", "yes" if m.paused else "no"),
                 ("cancelled", "yes" if m.cancelled else "no"),
                 ("messages", f"{m.total} ({counts})"),
-                ("created", local(m.created_at)),
+                ("created", local(m.created_at, zone)),
             ]
         )
         + "\ntext:\n"
@@ -163,7 +178,7 @@ def mailing(m: MailingRecord) -> str:
 _STATUS_HEADERS = tuple(s.upper() for s in ALL_STATUSES)
 
 
-def overall(stats: OverallStats) -> str:
+def overall(stats: OverallStats, zone: tzinfo) -> str:
     """Every mailing with its counts by status, and a totals row."""
     rows: list[Sequence[object]] = []
     for m in stats.mailings:
@@ -172,8 +187,8 @@ def overall(stats: OverallStats) -> str:
             (
                 m.id,
                 m.state,
-                local(m.start_at),
-                local(m.end_at),
+                local(m.start_at, zone),
+                local(m.end_at, zone),
                 m.total,
                 *counts.values(),
                 one_line(m.text, 32),
@@ -189,13 +204,13 @@ def overall(stats: OverallStats) -> str:
     )
 
 
-def detail(d: MailingDetail, status: str | None) -> str:
+def detail(d: MailingDetail, status: str | None, zone: tzinfo) -> str:
     """One mailing's counts by status and its messages (one page of them)."""
     m = d.mailing
     head = pairs(
         [
             ("mailing", f"{m.id} ({m.state})"),
-            ("period", f"{local(m.start_at)} - {local(m.end_at)}"),
+            ("period", f"{local(m.start_at, zone)} - {local(m.end_at, zone)}"),
             ("text", one_line(m.text, 60)),
         ]
     )
@@ -207,7 +222,7 @@ def detail(d: MailingDetail, status: str | None) -> str:
     if not d.messages:
         body = f"no {status} messages" if status else "no messages"
     else:
-        body = _messages(d.messages)
+        body = _messages(d.messages, zone)
         if d.matching > len(d.messages):
             body += (
                 f"\n({len(d.messages)} of {d.matching} messages shown;"
@@ -216,7 +231,7 @@ def detail(d: MailingDetail, status: str | None) -> str:
     return f"{head}\n\n{counts}\n\n{body}"
 
 
-def _messages(records: Sequence[MessageRecord]) -> str:
+def _messages(records: Sequence[MessageRecord], zone: tzinfo) -> str:
     return table(
         ("ID", "CLIENT", "PHONE", "STATUS", "CREATED", "SENT", "ATTEMPTS", "LAST ERROR"),
         (
@@ -225,8 +240,8 @@ def _messages(records: Sequence[MessageRecord]) -> str:
                 "-" if r.client_id is None else r.client_id,
                 r.phone,
                 r.status,
-                local(r.created_at, seconds=True),
-                local(r.sent_at, seconds=True),
+                local(r.created_at, zone, seconds=True),
+                local(r.sent_at, zone, seconds=True),
                 r.attempts,
                 one_line(r.last_error or "-"),
             )

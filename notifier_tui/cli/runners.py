@@ -20,6 +20,7 @@ from notifier_tui.settings import paths
 from notifier_tui.settings.config import Settings, load_settings
 from notifier_tui.settings.errors import StoreUnusable
 from notifier_tui.settings.exit_codes import Exit, classify
+from notifier_tui.settings.zones import display_zone
 
 if TYPE_CHECKING:
     from notifier_tui.core.store import Store
@@ -128,7 +129,7 @@ def run_store_command(args: argparse.Namespace, settings: Settings) -> int:
     check_text_arguments(args)
     store = open_store(settings)
     try:
-        output = handler(args, store)
+        output = handler(args, store, display_zone(settings.display_timezone))
         # Rendered before closing: the readable form may still count rows.
         rendered = output.render(args.json)
     finally:

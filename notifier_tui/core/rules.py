@@ -386,8 +386,41 @@ def mailing_state(
 # --- time input ----------------------------------------------------------------
 
 
+class LocalTime(StrEnum):
+    """How often a wall-clock time occurs in a zone on its date."""
+
+    ONCE = "once"
+    MISSING = "missing"
+    """In a spring-forward gap: the clocks skip it."""
+    TWICE = "twice"
+    """In a fall-back overlap: the clocks show it twice."""
+
+
+def local_time_kind(naive: datetime, zone: tzinfo) -> LocalTime:
+    """Whether ``naive`` exists once, not at all (a DST gap) or twice (a repeated hour) in ``zone``.
+
+    A zone that ignores ``fold`` (a fixed offset, the C library's local time)
+    always answers :attr:`LocalTime.ONCE`.
+    """
+    first = naive.replace(tzinfo=zone, fold=0)
+    if first.utcoffset() == naive.replace(tzinfo=zone, fold=1).utcoffset():
+        return LocalTime.ONCE
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0)
+    return LocalTime.MISSING if back != naive.replace(fold=0) else LocalTime.TWICE
+
+
 def parse_when(text: str, now: datetime, local_tz: tzinfo, field: str = "when") -> datetime:
-    """Parse ``now``, ``+10m``/``-2h``/``+1d`` or ISO 8601 (local time without an offset)."""
+    """Parse ``now``, ``+10m``/``-2h``/``+1d`` or ISO 8601 (local time without an offset).
+
+    A local time without an offset is read in ``local_tz`` with ``fold=0``, which
+    settles the two DST cases (see :func:`local_time_kind`):
+
+    - a time the clocks skip (02:30 on a spring-forward night that jumps from
+      02:00 to 03:00) is shifted forward by the gap: 03:30, the instant that
+      02:30 at the old offset names;
+    - a time the clocks show twice (02:30 on a fall-back night) is the first
+      of the two, still at the summer offset.
+    """
     value = str(text).strip()
     if value.lower() == "now":
         return now

@@ -7,6 +7,7 @@ or token can neither change a result nor leak into one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -125,17 +126,31 @@ def phone(n: int) -> str:
     return f"7900{n:07d}"
 
 
-@pytest.fixture
-def local_tz() -> Iterator[str]:
-    """Run with the process's local timezone set to Europe/Berlin (it has DST)."""
+@contextlib.contextmanager
+def machine_zone(name: str) -> Iterator[str]:
+    """Set the process's local timezone (``TZ``) to ``name`` for the block."""
     old = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Berlin"
+    os.environ["TZ"] = name
     time.tzset()
     try:
-        yield "Europe/Berlin"
+        yield name
     finally:
         if old is None:
             del os.environ["TZ"]
         else:
             os.environ["TZ"] = old
         time.tzset()
+
+
+@pytest.fixture
+def local_tz() -> Iterator[str]:
+    """Run with the process's local timezone set to Europe/Berlin (it has DST)."""
+    with machine_zone("Europe/Berlin") as name:
+        yield name
+
+
+@pytest.fixture
+def new_york() -> Iterator[str]:
+    """Run with the process's local timezone set to America/New_York."""
+    with machine_zone("America/New_York") as name:
+        yield name
