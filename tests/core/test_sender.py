@@ -246,12 +246,12 @@ async def test_credentials_probe_notices_a_token_fixed_at_the_gateway(
         await until(lambda: bool(run.of(ev.CredentialsRejected)))
         await ticking(clock, run.idle)
         refused = sim.requests
-        await tick(clock, 9.5)
+        await tick(clock, 9.5, step=0.25)
         assert sim.requests == refused
         # The probe interval passed: one message tries the token, and is refused again.
         await ticking(clock, lambda: sim.requests == refused + 1, seconds=1)
         await ticking(clock, run.idle)
-        await tick(clock, 5)
+        await tick(clock, 5, step=0.25)
         assert sim.requests == refused + 1
         assert run.sender.credentials_error is not None
         assert len(run.of(ev.CredentialsRejected)) == 1  # one alert, not one per probe
@@ -262,6 +262,26 @@ async def test_credentials_probe_notices_a_token_fixed_at_the_gateway(
             "the gateway accepts the token again"
         ]
     assert all(r[3] == 1 for r in rows(store))  # refused tries cost no attempt
+
+
+async def test_a_retry_after_pauses_the_whole_sender_and_spares_the_breaker(
+    store: Store, sim: GatewaySimulator, clock: FakeClock
+) -> None:
+    sim.config.throttle_rate = 1.0
+    sim.config.retry_after_s = 2.0
+    add_clients(store, 40)
+    store.create_mailing(clock() - timedelta(seconds=1), clock() + timedelta(minutes=5), "hi")
+    async with Running(store, config(sim, concurrency=8), clock) as run:
+        await until(lambda: len(run.of(ev.RetryScheduled)) >= 8)
+        await until(lambda: run.sender.in_flight == 0)
+        throttled = sim.requests
+        sim.config.throttle_rate = 0.0
+        await tick(clock, 1.9)
+        assert sim.requests == throttled  # no worker starts anything during the pause
+        await ticking(clock, lambda: counts(store).get("sent") == 40, seconds=10)
+        # Eight 429s in a row: back-pressure, not a dead gateway.
+        assert not any(e.state == "open" for e in run.of(ev.BreakerChanged))
+    assert sim.duplicates == {}
 
 
 class RecordingGateway(GatewayClient):

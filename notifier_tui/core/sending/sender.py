@@ -46,6 +46,7 @@ from notifier_tui.core.sending.gateway import GatewayClient
 from notifier_tui.core.sending.lease_keeper import LeaseKeeper, LeaseSettings
 from notifier_tui.core.sending.livestats import LiveWindow
 from notifier_tui.core.sending.policy import RetrySettings
+from notifier_tui.core.sending.pressure import BackPressure
 from notifier_tui.core.sending.ratelimit import TokenBucket
 from notifier_tui.core.sending.timer import SYSTEM_TIMER, Timer
 from notifier_tui.core.sending.workers import Workers
@@ -148,6 +149,9 @@ class Sender:
         self.bucket = TokenBucket(
             config.rate_limit, clock=self._timer.monotonic, sleep=self._timer.sleep
         )
+        self.pressure = BackPressure(
+            config.concurrency, clock=self._timer.monotonic, sleep=self._timer.sleep
+        )
         self.live = LiveWindow()
         self.credentials = CredentialsStop(config.credentials_probe_interval, self._timer)
         self.keeper = LeaseKeeper(
@@ -174,6 +178,7 @@ class Sender:
             credentials=self.credentials,
             breaker=self.breaker,
             bucket=self.bucket,
+            pressure=self.pressure,
             live=self.live,
             outcomes=self.outcomes,
             timer=self._timer,

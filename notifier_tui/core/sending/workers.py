@@ -2,9 +2,14 @@
 
 Gates before a request, in order: the stop and the lease (fresh, see
 :mod:`.lease_keeper`), the credentials stop (a probe every so often, see
-:mod:`.credentials`), the rate limit, the mailing's end (no request starts at
-or after it), the circuit breaker, and the lease once more after the waits.
-A claim that does not pass goes back to ``pending`` uncharged.
+:mod:`.credentials`), the gateway's back-pressure (a ``Retry-After`` pauses
+every worker, see :mod:`.pressure`), the rate limit, the mailing's end (no
+request starts at or after it), the circuit breaker, and the lease once more
+after the waits. A claim that does not pass goes back to ``pending`` uncharged.
+
+An answer that carried a 429/503 ``Retry-After`` is back-pressure, not a sign
+the gateway is down: its breaker permit is handed back instead of counted as
+a failure.
 
 The pool runs in the sender's task group while this process holds the lease;
 :meth:`Workers.stop` lets requests in flight finish within a grace (waiting on
@@ -28,6 +33,7 @@ from notifier_tui.core.sending.gateway import GatewayClient, OutcomeClass
 from notifier_tui.core.sending.lease_keeper import LeaseKeeper
 from notifier_tui.core.sending.livestats import LiveWindow
 from notifier_tui.core.sending.policy import RetrySettings, Step, Verdict, judge, released, too_late
+from notifier_tui.core.sending.pressure import THROTTLE_STATUSES, BackPressure
 from notifier_tui.core.sending.ratelimit import TokenBucket
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.sending.write_behind import WriteBehind
@@ -47,6 +53,7 @@ class Workers:
         credentials: CredentialsStop,
         breaker: CircuitBreaker,
         bucket: TokenBucket,
+        pressure: BackPressure,
         live: LiveWindow,
         outcomes: WriteBehind,
         timer: Timer,
@@ -62,6 +69,7 @@ class Workers:
         self.credentials = credentials
         self.breaker = breaker
         self.bucket = bucket
+        self.pressure = pressure
         self.live = live
         self.outcomes = outcomes
         self.gateway: GatewayClient | None = None
@@ -92,15 +100,27 @@ class Workers:
 
     def free(self) -> int:
         """Claims the queue may take now: free slots, bounded by the breaker and credentials."""
-        free = self.concurrency - self.in_flight - self._queue.qsize()
+        queued = self._queue.qsize()
+        free = self.concurrency - self.in_flight - queued
+        # While the gateway asked us to wait nothing is claimed: a claim would
+        # only sit in ``sending`` for the whole pause.
+        free = min(free, self.pressure.limit() - self.pressure.in_flight - queued)
         for cap in (self.breaker.capacity(), self.credentials.capacity()):
             if cap is not None:
-                free = min(free, cap - self._queue.qsize())
+                free = min(free, cap - queued)
         return max(0, free)
 
     def next_probe_at(self) -> float | None:
-        """Monotonic time a breaker or credentials probe may go, if one is awaited."""
-        dues = [d for d in (self.breaker.probe_due_at, self.credentials.probe_due_at) if d]
+        """Monotonic time a probe may go or a pause ends, if one is awaited."""
+        dues = [
+            d
+            for d in (
+                self.breaker.probe_due_at,
+                self.credentials.probe_due_at,
+                self.pressure.paused_until,
+            )
+            if d is not None
+        ]
         return min(dues) if dues else None
 
     def put(self, claim: Claim) -> None:
@@ -178,6 +198,13 @@ class Workers:
                 self.credentials.probe_done()
 
     async def _attempt(self, claim: Claim, credentials_probe: bool) -> Outcome:
+        await self.pressure.acquire()
+        try:
+            return await self._paced(claim, credentials_probe)
+        finally:
+            self.pressure.release()
+
+    async def _paced(self, claim: Claim, credentials_probe: bool) -> Outcome:
         await self.bucket.acquire()
         if self._clock() >= claim.end_at:
             # docs/domain.md rule 3: no request starts at or after the end.
@@ -217,23 +244,45 @@ class Workers:
             retry=self.retry,
             jitter=self._rng.random(),
         )
-        self._apply(claim, verdict, permit, result.latency, result.status_code, credentials_probe)
+        throttled = self.pressure.observe(result.status_code, result.retry_after)
+        if throttled:
+            log.warning(
+                "gateway asked to wait %.1fs (HTTP %s Retry-After): every worker pauses",
+                result.retry_after or 0.0,
+                result.status_code,
+            )
+        backpressure = result.retry_after is not None and result.status_code in THROTTLE_STATUSES
+        if backpressure:
+            self.breaker.release(permit)
+        self._apply(
+            claim,
+            verdict,
+            None if backpressure else permit,
+            result.latency,
+            result.status_code,
+            credentials_probe,
+        )
         return verdict.outcome(claim.id)
 
     def _apply(
         self,
         claim: Claim,
         verdict: Verdict,
-        permit: Permit,
+        permit: Permit | None,
         latency: float,
         status_code: int | None,
         credentials_probe: bool,
     ) -> None:
-        """The verdict's side effects: breaker, credentials, counters, events and logs."""
-        if verdict.gateway_up:
-            self.breaker.success(permit)
-        else:
-            self.breaker.failure(permit)
+        """The verdict's side effects: breaker, credentials, counters, events and logs.
+
+        ``permit`` is None when the answer says nothing of the gateway's health
+        (back-pressure): the breaker is not told.
+        """
+        if permit is not None:
+            if verdict.gateway_up:
+                self.breaker.success(permit)
+            else:
+                self.breaker.failure(permit)
         # Only a probe's answer speaks for the token now: a request that left
         # before the refusal says nothing about it. An accepted or a permanently
         # refused message got past the gateway's token check.
