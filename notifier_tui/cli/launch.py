@@ -13,12 +13,15 @@ import logging
 import random
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from notifier_tui.core.secret import Secret, mask_url
+from notifier_tui.core.sending.sender_thread import SenderThread
 from notifier_tui.core.store import Store
+from notifier_tui.ops.report_job import install_daily_report
 from notifier_tui.settings.config import Settings
 from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
@@ -55,9 +58,29 @@ def run_ui(settings: Settings) -> int:
             mask_url(settings.base_url),
             settings.token,  # a Secret: always masked
         )
-        return _run(create_app(settings, log_ring=ring))
+        return _run(ui_app(settings, log_ring=ring))
     finally:
         remove_handlers(handlers)
+
+
+def ui_app(
+    settings: Settings,
+    *,
+    log_ring: LogRing | None = None,
+    store: Store | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> NotifierApp:
+    """The UI's app, with the daily report on its sender: a UI holding the lease sends it.
+
+    The ui package may not import ops, so the report job is put on the sender's
+    periodic jobs here, before the app starts it (the demo's store gets none).
+    """
+    app = create_app(settings, log_ring=log_ring, store=store, clock=clock)
+    handle = app.sender
+    if handle is not None:
+        sender = handle.sender if isinstance(handle, SenderThread) else handle
+        install_daily_report(sender, app.store, settings)
+    return app
 
 
 def free_port(host: str = "127.0.0.1") -> int:
