@@ -1,4 +1,4 @@
-"""Bounded waits for the tests: one place, so every wait has a deadline and says what it waited for."""
+"""Bounded waits for the tests, in one place: every wait has a deadline and says what it awaited."""
 
 from __future__ import annotations
 
