@@ -53,8 +53,12 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _EPILOG = f"""\
 Settings come from flags, then {ENV_PREFIX}* environment variables, then the
-TOML config file (`{PROG} config path`), then defaults. WHEN is ISO 8601
-(local time without an offset), `now`, or relative like `+10m`, `+2h`, `+1d`.
+TOML config file (`{PROG} config path`), then defaults. WHEN is ISO 8601,
+`now`, or relative like `+10m`, `+2h`, `+1d`. Without an offset it is local
+time in the display zone (display_timezone, default this machine's): a time
+the clocks skip moves forward by the gap, one they show twice is the first,
+and a note says what was stored. Readable output shows times in that zone,
+labelled; --json keeps ISO 8601 with an offset.
 Pass the gateway token with --token-file PATH (a 0600 file) or NOTIFIER_TOKEN:
 a --token flag is visible to every user in `ps`.
 

@@ -1,7 +1,9 @@
 """Domain rules as pure functions: validation, normalisation, audience, send windows.
 
 Nothing here touches the store, the clock or the network, so every rule can be
-tested exhaustively (see ``tests/core/test_rules.py``).
+tested exhaustively (see ``tests/core/test_rules.py``). Character rules live in
+:mod:`~notifier_tui.core.characters` and time input (``WHEN``) in
+:mod:`~notifier_tui.core.when`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from notifier_tui.core.characters import PHONE_CONTROLS, TEXT_CONTROLS, check_characters
 from notifier_tui.core.errors import ValidationError
+from notifier_tui.core.when import LocalTime as LocalTime
+from notifier_tui.core.when import local_time_kind as local_time_kind
+from notifier_tui.core.when import parse_when as parse_when
 
 MAX_TAG = 64
 MAX_TEXT = 2000
@@ -25,49 +31,12 @@ _PHONE_NOISE = re.compile(r"[\s\-().]")
 # but which would be stored as operator codes no filter ever matches.
 _OPERATOR = re.compile(r"[0-9]{3}")
 _WINDOW = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
-_RELATIVE = re.compile(r"([+-])\s*([0-9]+)\s*([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-# C0 controls (NUL, ESC, CR, LF, TAB, ...), DEL and the C1 controls (CSI is U+009B):
-# a terminal acts on them instead of showing them, so no stored value holds one,
-# except the line breaks and tabs a message text may have.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# A phone's separators may be any ASCII whitespace (a pasted "+7 900\t123"): only
-# digits are stored, so those are dropped like spaces; the other controls are refused.
-_PHONE_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-# Lone surrogates are how Python carries bytes that were not UTF-8 (a command-line
-# argument in another encoding); SQLite cannot store them.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Files in the zoneinfo directory that are not zones: "localtime" is a copy of
 # this machine's zone, "posixrules" a compiler default; "posix/" and "right/"
 # are duplicate trees ("right/" counts leap seconds, so its clocks are off).
 _NOT_ZONES = frozenset({"localtime", "posixrules", "factory"})
 _NOT_ZONE_TREES = ("posix/", "right/")
-
-
-def check_characters(field: str, value: str, *, allow: re.Pattern[str] | None = None) -> str:
-    """Return ``value`` unless it holds a control character or undecodable bytes.
-
-    Args:
-        field: the field named in the error.
-        value: the raw input.
-        allow: the pattern of refused characters when not all controls are
-            (texts keep line breaks and tabs; see :data:`TEXT_CONTROLS`).
-
-    Raises:
-        ValidationError: the value holds a lone surrogate or a control character.
-    """
-    if _SURROGATE.search(value):
-        raise ValidationError(field, "must be valid UTF-8 text (it holds bytes that are not)")
-    bad = (allow or _CONTROL).search(value)
-    if bad:
-        raise ValidationError(
-            field,
-            f"must not contain control characters, found U+{ord(bad[0]):04X}"
-            f" at character {bad.start() + 1}",
-        )
-    return value
 
 
 class MessageStatus(StrEnum):
@@ -108,7 +77,7 @@ def normalize_phone(raw: str) -> str:
     control character is refused before separators are dropped (``\\s``
     would otherwise swallow ``\\x1c``-``\\x1f`` silently).
     """
-    check_characters("phone", str(raw), allow=_PHONE_CONTROL)
+    check_characters("phone", str(raw), refused=PHONE_CONTROLS)
     text = _PHONE_NOISE.sub("", str(raw).strip())
     if text.startswith("+7"):
         text = text[1:]
@@ -318,7 +287,7 @@ def validate_text(text: str) -> str:
     Line breaks and tabs are allowed; other control characters are refused
     (see :func:`check_characters`).
     """
-    value = check_characters("text", str(text), allow=_TEXT_CONTROL)
+    value = check_characters("text", str(text), refused=TEXT_CONTROLS)
     if not value.strip():
         raise ValidationError("text", "must not be empty")
     if len(value) > MAX_TEXT:
@@ -381,69 +350,3 @@ def mailing_state(
     if now < start_at:
         return MailingState.SCHEDULED
     return MailingState.ACTIVE
-
-
-# --- time input ----------------------------------------------------------------
-
-
-class LocalTime(StrEnum):
-    """How often a wall-clock time occurs in a zone on its date."""
-
-    ONCE = "once"
-    MISSING = "missing"
-    """In a spring-forward gap: the clocks skip it."""
-    TWICE = "twice"
-    """In a fall-back overlap: the clocks show it twice."""
-
-
-def local_time_kind(naive: datetime, zone: tzinfo) -> LocalTime:
-    """Whether ``naive`` exists once, not at all (a DST gap) or twice (a repeated hour) in ``zone``.
-
-    A zone that ignores ``fold`` (a fixed offset, the C library's local time)
-    always answers :attr:`LocalTime.ONCE`.
-    """
-    first = naive.replace(tzinfo=zone, fold=0)
-    if first.utcoffset() == naive.replace(tzinfo=zone, fold=1).utcoffset():
-        return LocalTime.ONCE
-    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0)
-    return LocalTime.MISSING if back != naive.replace(fold=0) else LocalTime.TWICE
-
-
-def parse_when(text: str, now: datetime, local_tz: tzinfo, field: str = "when") -> datetime:
-    """Parse ``now``, ``+10m``/``-2h``/``+1d`` or ISO 8601 (local time without an offset).
-
-    A local time without an offset is read in ``local_tz`` with ``fold=0``, which
-    settles the two DST cases (see :func:`local_time_kind`):
-
-    - a time the clocks skip (02:30 on a spring-forward night that jumps from
-      02:00 to 03:00) is shifted forward by the gap: 03:30, the instant that
-      02:30 at the old offset names;
-    - a time the clocks show twice (02:30 on a fall-back night) is the first
-      of the two, still at the summer offset.
-    """
-    value = str(text).strip()
-    if value.lower() == "now":
-        return now
-    m = _RELATIVE.fullmatch(value.lower())
-    if m:
-        sign, amount, unit = m.groups()
-        try:
-            delta = timedelta(**{_UNITS[unit]: int(amount)})
-            return now + delta if sign == "+" else now - delta
-        except OverflowError:
-            raise ValidationError(field, f"{text!r} is outside the supported dates") from None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            field, f"must be ISO 8601 (2026-12-01T09:00), 'now' or '+10m', got {text!r}"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=local_tz)
-    try:
-        return parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
-        # 9999-12-31T23:00-05:00 is a valid ISO string but not a representable UTC
-        # instant; 0001-01-01T00:00 east of UTC would fall in year 0 (ValueError
-        # from the C library's local time).
-        raise ValidationError(field, f"{text!r} is outside the supported dates") from None
