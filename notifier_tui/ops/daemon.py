@@ -11,7 +11,8 @@ SSH gets SIGHUP when its terminal goes away at logout; the default action
 killed it on the spot, with no log line, the lease held until its TTL ran out
 and its claims left ``sending`` until the next start recovered them. SIGHUP
 does not mean "reload" here: a changed token (config file or token file) is
-picked up without any signal, by watching those files.
+picked up without any signal, by watching those files every couple of seconds
+(:mod:`notifier_tui.ops.token_watch`).
 
 The stop is bounded by ``stop_timeout`` whatever the store or the gateway
 does (:mod:`notifier_tui.ops.shutdown`): past it the daemon logs what it could
@@ -39,6 +40,7 @@ from notifier_tui.ops import shutdown
 from notifier_tui.ops.metrics import MetricsServer, start_metrics
 from notifier_tui.ops.report_job import install_daily_report
 from notifier_tui.ops.startup import open_store
+from notifier_tui.ops.token_watch import TokenWatcher
 from notifier_tui.settings.config import Settings, sender_config
 from notifier_tui.settings.exit_codes import Exit, classify
 from notifier_tui.settings.logs import remove_handlers, setup_logging
@@ -140,9 +142,12 @@ async def serve(
                 )
                 return Exit.ERROR, await shutdown.close_store(store)
         task = asyncio.create_task(sender.run(), name="notifier-sender")
+        # A new token in the config file or token file applies without a restart.
+        watch = asyncio.create_task(TokenWatcher(settings, sender.set_token).run())
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
+        watch.cancel()
         if on_stopping is not None:
             on_stopping()
         if task in done:
