@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier_tui.cli import render as cli_tables
+from notifier_tui.cli.parser import PROG
 from notifier_tui.cli.terminal import json_text
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ValidationError
@@ -161,11 +162,11 @@ def _dst_note(option: str, text: str, instant: datetime, zone: tzinfo) -> str | 
     stored = f"{cli_tables.local(instant, zone)} ({instant.isoformat()})"
     if kind is LocalTime.MISSING:
         return (
-            f"note: {option} {text} does not exist in {name} (the clocks skip it);"
+            f"{PROG}: note: {option} {text} does not exist in {name} (the clocks skip it);"
             f" shifted forward by the gap: stored {stored}"
         )
     return (
-        f"note: {option} {text} happens twice in {name} (the clocks go back);"
+        f"{PROG}: note: {option} {text} happens twice in {name} (the clocks go back);"
         f" taken as the first: stored {stored}"
     )
 

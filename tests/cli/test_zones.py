@@ -26,8 +26,8 @@ def test_a_time_the_clocks_skip_is_shifted_forward_and_said(cli: Run, new_york: 
     assert result.code == 0, result.err
     assert result.json()["start_at"] == "2027-03-14T07:30:00+00:00"  # = 03:30 EDT
     assert result.err_lines == [
-        "note: --start 2027-03-14T02:30 does not exist in America/New_York (the clocks skip"
-        " it); shifted forward by the gap: stored 2027-03-14 03:30 EDT"
+        "notifier-tui: note: --start 2027-03-14T02:30 does not exist in America/New_York"
+        " (the clocks skip it); shifted forward by the gap: stored 2027-03-14 03:30 EDT"
         " (2027-03-14T07:30:00+00:00)"
     ]
 
@@ -41,8 +41,9 @@ def test_a_time_the_clocks_show_twice_is_the_first(cli: Run, new_york: str) -> N
     assert result.code == 0, result.err
     assert result.json()["end_at"] == "2027-11-07T05:30:00+00:00"  # 01:30 EDT, the first
     assert result.err_lines == [
-        "note: --end 2027-11-07T01:30 happens twice in America/New_York (the clocks go back);"
-        " taken as the first: stored 2027-11-07 01:30 EDT (2027-11-07T05:30:00+00:00)"
+        "notifier-tui: note: --end 2027-11-07T01:30 happens twice in America/New_York"
+        " (the clocks go back); taken as the first: stored 2027-11-07 01:30 EDT"
+        " (2027-11-07T05:30:00+00:00)"
     ]
 
 
