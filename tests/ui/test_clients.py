@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from textual.events import MouseScrollDown, MouseScrollUp
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from notifier_tui.core.store import Store
 from notifier_tui.ui.dialogs.client_form import ClientForm
@@ -307,3 +307,26 @@ async def test_import_errors_wrap_instead_of_being_cut(
         assert "must be 7XXXXXXXXXX" in text
         assert "that make this" in text
         assert "line long'" in text
+
+
+async def test_escape_clears_the_search_and_a_new_client_is_selected(
+    make_app: AppFactory, store: Store
+) -> None:
+    add_clients(store, 30, tag="regular")
+    store.create_client("79161112233", "vip")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"vip")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert shown_phones(pilot) == ["79161112233"]
+        await go(pilot, "escape")
+        assert app.screen.query_one("#search", Input).value == ""
+        assert range_text(pilot) == "rows 1-31 of 31"
+        assert table(pilot).has_focus
+        await go(pilot, "n")
+        fill(pilot, phone="79165550000")
+        await go(pilot, "ctrl+s")
+        assert table(pilot).cursor_row == 31
+        assert str(table(pilot).get_row_at(31)[1]) == "79165550000"

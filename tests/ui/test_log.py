@@ -224,3 +224,42 @@ async def test_a_line_reaching_the_listener_after_a_snapshot_shows_once(
             screen._on_line(number, line)  # ... and now the listener call arrives
         await flushed(pilot)
         assert sum("message=0 " in line for line in shown(pilot)) == 1
+
+
+async def test_level_filter_and_wrap(make_app: AppFactory) -> None:
+    ring = LogRing()
+    ring.lines.extend(
+        [
+            "2026-12-01 13:00:00,000 INFO    notifier_tui.ui: quiet",
+            "2026-12-01 13:00:01,000 WARNING notifier_tui.core.sender: breaker open " + "x" * 150,
+            "2026-12-01 13:00:02,000 ERROR   notifier_tui.core.sender: credentials rejected",
+        ]
+    )
+    app = make_app(log_ring=ring)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert len(shown(pilot)) == 3
+        levels = []
+        for _ in range(4):
+            await pilot.press("l")
+            await pilot.pause()
+            levels.append(len(shown(pilot)))
+        assert levels == [3, 2, 1, 3], "INFO and up, WARNING and up, ERROR, then all again"
+        await pilot.press("l", "l")
+        await pilot.pause()
+        assert "level: WARNING and up" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(shown(pilot)) == 3, "escape clears the level too"
+        # Cut at the edge by default; w wraps the long line onto the next ones, indented.
+        await pilot.press("w")
+        await pilot.pause()
+        lines = shown(pilot)
+        assert len(lines) > 3 and all(len(line) <= 80 for line in lines)
+        assert lines[2].startswith(" " * 9) and lines[2].strip().startswith("x")
+        assert "wrapped" in screen_text(app)
+        await pilot.press("w")
+        await pilot.pause()
+        assert len(shown(pilot)) == 3

@@ -137,6 +137,8 @@ class ClientsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """Clients matching the search."""
         self._rows: dict[str, ClientRecord] = {}
         self._search_timer: Timer | None = None
+        self._select_new: int | None = None
+        """A client just added, to select once its page is shown."""
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -173,7 +175,11 @@ class ClientsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
 
     def on_screen_resume(self) -> None:
         # Another process (the command line, a daemon) may have changed the directory.
-        self.load(self.page_offset)
+        # Right after an add, this load would supersede the one that selects the new client.
+        if self._select_new is not None:
+            self.load(LAST, select_id=self._select_new)
+        else:
+            self.load(self.page_offset)
 
     # --- loading ------------------------------------------------------------------
 
@@ -207,6 +213,8 @@ class ClientsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
             )
             # sync keeps the cursor on the same client (or the same row if it went).
             selected = select_id is not None and table.move_to_key(str(select_id))
+            if select_id is not None and select_id == self._select_new:
+                self._select_new = None  # shown, or not matching the search: either way, done
             if not selected and rows and cursor == "first":
                 table.move_cursor(row=0, animate=False)
             elif not selected and rows and cursor == "last":
@@ -284,6 +292,7 @@ class ClientsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         if client is not None:
             self.notify(f"Client {client.id} ({client.phone}) added.")
             # A new client has the highest id: it is on the last page when it matches.
+            self._select_new = client.id
             self.load(LAST, select_id=client.id)
 
     def action_edit(self) -> None:

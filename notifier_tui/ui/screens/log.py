@@ -13,6 +13,7 @@ costs one write, and the buffer never holds more than the widget shows.
 from __future__ import annotations
 
 import re
+import textwrap
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -121,6 +122,7 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("l", "next_level", "Level"),
+        Binding("w", "toggle_wrap", "Wrap"),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -130,6 +132,9 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """The filter in force (``None``: every line)."""
         self.level = ""
         """The least level shown (one of :data:`LEVELS`; "": every line)."""
+        self.wrap = False
+        """Long lines go on over the next lines (else they are cut at the edge; scroll sideways)."""
+        self._wrap_width = 0
         self.shown = 0
         """Lines written to the view since it was last filled from the ring."""
         self._pending: deque[tuple[int, str]] = deque(maxlen=MAX_LINES)
@@ -231,7 +236,7 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         if matching:
             source, shown = self.notifier.log_zone, self.notifier.display_tz
             self.query_one(Log).write_lines(
-                [compact(line, source, shown) for line in matching[-MAX_LINES:]]
+                self._fit([compact(line, source, shown) for line in matching[-MAX_LINES:]])
             )
             self.shown += len(matching)
         self._show_status()
@@ -250,6 +255,8 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
             text = Text(f"{shown:,} {noun}")
         now = self.notifier.clock().astimezone(self.notifier.display_tz)
         text.append(f"  times in {now.tzname()}", "dim")
+        if self.wrap:
+            text.append("  wrapped", "dim")
         self.query_one("#log-status", Static).update(text)
 
     # --- filtering ----------------------------------------------------------------------
@@ -264,6 +271,30 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     def action_focus_filter(self) -> None:
         """Put the cursor in the filter box."""
         self.query_one(Input).focus()
+
+    def _fit(self, lines: list[str]) -> list[str]:
+        """With wrap on, each line as the pieces that fit the view (Log never wraps itself)."""
+        if not self.wrap:
+            return lines
+        view = self.query_one(Log)
+        self._wrap_width = width = max(20, view.scrollable_content_region.width - 1)
+        pieces: list[str] = []
+        for line in lines:
+            # Continuations are indented past the time, so each entry still starts at the edge.
+            pieces += textwrap.wrap(line, width, subsequent_indent=" " * 9) or [""]
+        return pieces
+
+    def on_resize(self) -> None:
+        if (
+            self.wrap
+            and self.query_one(Log).scrollable_content_region.width - 1 != self._wrap_width
+        ):
+            self.render_from_ring()
+
+    def action_toggle_wrap(self) -> None:
+        """Wrap long lines, or cut them at the edge again."""
+        self.wrap = not self.wrap
+        self.render_from_ring()
 
     def action_next_level(self) -> None:
         """Show only lines of the next level and up (every line, INFO, WARNING, ERROR)."""
