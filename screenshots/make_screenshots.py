@@ -206,6 +206,7 @@ SHOTS: list[Shot] = [
     ("stats.svg", keys("3", "down")),
     ("mailing-detail.svg", keys("3", "down", "enter")),
     ("log.svg", keys("4")),
+    ("help.svg", keys("question_mark")),
 ]
 """File name and how to get there from a freshly started app."""
 
@@ -217,6 +218,7 @@ def build_app(workdir: Path) -> NotifierApp:
         db=workdir / "demo.db",
         log_file=workdir / "demo.log",
         default_timezone="Europe/Moscow",
+        display_timezone="Europe/Moscow",
     )
     store = Store(settings.db, default_timezone=settings.default_timezone, clock=lambda: NOW)
     rng = random.Random(SEED)
@@ -226,6 +228,8 @@ def build_app(workdir: Path) -> NotifierApp:
     ring.lines.extend(log_lines(store, NOW, rng))
     app = create_app(settings, store=store, sender=False, clock=lambda: NOW, log_ring=ring)
     app.animation_level = "none"
+    # The log lines above are stamped in Moscow time, as on a machine set to Moscow.
+    app.log_zone = ZoneInfo("Europe/Moscow")
     return app
 
 
