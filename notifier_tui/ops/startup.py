@@ -37,6 +37,8 @@ def open_store(settings: Settings) -> Store:
         store = Store(path, default_timezone=settings.default_timezone)
     except RuntimeError as err:  # the schema is newer than this program
         raise StoreUnusable("db", f"{path}: {err}") from None
+    except ValueError as err:  # int() of a corrupt schema-version row
+        raise StoreUnusable("db", f"{path}: its schema version is unreadable ({err})") from None
     except Exception as err:
         raise _unusable(err, path) from None
     try:

@@ -170,20 +170,7 @@ def test_unusable_store_exits_78(cli: Run, ok: Any, db: Path, kind: str) -> None
         assert words in result.err
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "not-sqlite",
-        "newer-schema",
-        pytest.param(
-            "corrupt-schema-row",
-            marks=pytest.mark.xfail(
-                reason="ops/startup.py (helper H5) reports a ValueError on open as exit 1",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("kind", sorted(BROKEN_STORES))
 def test_daemon_exits_like_the_cli(run_raw: Run, ok: Any, db: Path, kind: str) -> None:
     _break(kind, ok, db)
     result = run_raw("--db", str(db), "--daemon")
