@@ -24,7 +24,6 @@ from notifier_tui.sim import (
     start_in_thread,
 )
 from notifier_tui.sim.cli import counters_line
-from notifier_tui.sim.faults import Answer
 from tests.simfixtures import (
     PHONE,
     exchange,
@@ -497,17 +496,16 @@ def test_cli_rejects_bad_rates(module: str) -> None:
 
 
 def test_counters_line() -> None:
-    sim = GatewaySimulator()
-    sim.requests = 5
-    sim.accepted.update({1: 2, 2: 1})
-    sim.by_fault.update({Answer.OK: 3, Answer.FAIL: 2})
-    line = counters_line("notifier-tui gateway-sim", sim.stats())
+    stats = GatewaySimulator().stats()
+    assert counters_line("gateway-sim", stats).endswith("by fault: none")
+    stats |= {"requests": 5, "accepted_total": 3, "unique_accepted": 2, "duplicates": 1}
+    stats |= {"by_fault": {"fail": 2, "ok": 3}}
+    line = counters_line("notifier-tui gateway-sim", stats)
     assert line.startswith("notifier-tui gateway-sim: at 0s requests=5 accepted=3 unique=2 ")
-    assert "duplicates=1 refused_connections=0 by fault: fail=2 ok=3" in line
+    assert line.endswith("duplicates=1 refused_connections=0 by fault: fail=2 ok=3")
     assert "down=" not in line
-    sim.config = SimulatorConfig(storm_s=10)
-    assert " down=storm " in counters_line("gateway-sim", sim.stats())
-    assert counters_line("gateway-sim", GatewaySimulator().stats()).endswith("by fault: none")
+    stats["down_window"] = "storm"
+    assert " down=storm " in counters_line("gateway-sim", stats)
 
 
 def test_cli_prints_its_counters_to_stderr() -> None:
