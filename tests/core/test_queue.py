@@ -382,10 +382,14 @@ def test_recover_sending_keeps_ids(store: Store, clock: FakeClock) -> None:
     clock.advance(seconds=5)
     assert store.recover_sending() == 2
     rows = {r["id"]: r for r in message_rows(store, mid)}
+    waiting = [r["next_attempt_at"] for i, r in rows.items() if i not in {c.id for c in claims}]
     for c in claims[1:]:
         assert rows[c.id]["status"] == "pending"
         assert rows[c.id]["attempts"] == 0
-        assert rows[c.id]["next_attempt_at"] == clock().timestamp()
+        # Due at once, and ahead of everything already waiting (issue 9.3: recovery used
+        # to set "now", which put them behind the whole backlog to expire untried).
+        assert rows[c.id]["next_attempt_at"] <= clock().timestamp()
+        assert rows[c.id]["next_attempt_at"] < min(waiting)
     assert rows[claims[0].id]["status"] == "sent"
     again = store.claim_due(limit=10)
     assert {c.id for c in claims[1:]} <= {c.id for c in again}

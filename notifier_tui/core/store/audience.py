@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import peewee as pw
+
 from notifier_tui.core import rules
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.rules import MessageStatus
@@ -24,6 +26,12 @@ from notifier_tui.core.store.sqlutil import execute
 
 _UNMATCHED = ErrorClass.CLIENT_NO_LONGER_MATCHES
 _UNMATCHED_TEXT = reason_text(_UNMATCHED)
+_STOPPED = ErrorClass.STOP_LISTED
+
+
+def is_stop_listed(db: pw.Database, phone: str) -> bool:
+    """Whether ``phone`` (normalised) is on the stop list."""
+    return execute(db, "SELECT 1 FROM stop_list WHERE phone = ?", (phone,)).fetchone() is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +40,31 @@ class AudienceFilter:
 
     operator_codes: frozenset[str]
     tags: frozenset[str]
+    explicit_for: int | None = None
+    """A mailing whose audience is its listed clients (``mailing_client``), not the filter."""
 
     @classmethod
     def of(cls, mailing: Mailing) -> AudienceFilter:
         return cls(
-            frozenset(json.loads(mailing.operator_codes)), frozenset(json.loads(mailing.tags))
+            frozenset(json.loads(mailing.operator_codes)),
+            frozenset(json.loads(mailing.tags)),
+            mailing.id if mailing.audience_explicit else None,
         )
 
-    def sql(self, alias: str = "c") -> tuple[str, list[Any]]:
-        """A WHERE fragment selecting matching clients."""
-        parts, params = ["1"], []
+    def sql(self, alias: str = "c", *, stop_list: bool = True) -> tuple[str, list[Any]]:
+        """A WHERE fragment selecting matching clients; stop-listed phones never match.
+
+        ``stop_list=False`` leaves the stop list out, to count whom it excludes.
+        """
+        parts: list[str] = ["1"]
+        params: list[Any] = []
+        if stop_list:
+            parts.append(f"{alias}.phone NOT IN (SELECT phone FROM stop_list)")
+        if self.explicit_for is not None:
+            parts.append(
+                f"{alias}.id IN (SELECT client_id FROM mailing_client WHERE mailing_id = ?)"
+            )
+            params.append(self.explicit_for)
         if self.operator_codes:
             parts.append(f"{alias}.operator_code IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(sorted(self.operator_codes)))
@@ -51,8 +74,18 @@ class AudienceFilter:
         return " AND ".join(parts), params
 
     def matches(self, operator_code: str, tag: str) -> bool:
-        """The same rule for one client, in Python."""
+        """The filter's rule for one client, in Python (the stop list and list are not here)."""
         return rules.audience_matches(self.operator_codes, self.tags, operator_code, tag)
+
+    def selects(self, db: pw.Database, client: Client) -> bool:
+        """The whole rule for one stored client: the filter, the list, the stop list."""
+        if not self.matches(client.operator_code, client.tag):
+            return False
+        where, params = self.sql()
+        found = execute(
+            db, f"SELECT 1 FROM client c WHERE c.id = ? AND {where}", [client.id, *params]
+        )
+        return found.fetchone() is not None
 
 
 class Audience(Part):
@@ -63,6 +96,18 @@ class Audience(Part):
         filt = AudienceFilter(rules.normalize_codes(operator_codes), rules.normalize_tags(tags))
         where, params = filt.sql()
         cursor = execute(self.db, f"SELECT COUNT(*) FROM client c WHERE {where}", params)
+        return int(cursor.fetchone()[0])
+
+    def excluded(self, operator_codes: Iterable[str] = (), tags: Iterable[str] = ()) -> int:
+        """How many clients a draft filter would select but the stop list excludes."""
+        filt = AudienceFilter(rules.normalize_codes(operator_codes), rules.normalize_tags(tags))
+        where, params = filt.sql(stop_list=False)
+        cursor = execute(
+            self.db,
+            "SELECT COUNT(*) FROM client c"
+            f" WHERE c.phone IN (SELECT phone FROM stop_list) AND {where}",
+            params,
+        )
         return int(cursor.fetchone()[0])
 
     def live_mailings(self, now: datetime) -> list[Mailing]:
@@ -131,7 +176,7 @@ class Audience(Part):
         """Rule 2 for one client (just created or changed) against every live mailing."""
         now = self.clock()
         for mailing in self.live_mailings(now):
-            if AudienceFilter.of(mailing).matches(client.operator_code, client.tag):
+            if AudienceFilter.of(mailing).selects(self.db, client):
                 self.materialize(mailing, now, client.id)
                 # A message cancelled only because the client stopped matching comes back.
                 Message.update(
@@ -143,10 +188,11 @@ class Audience(Part):
                     & (Message.error_class == _UNMATCHED)
                 ).execute()
             else:
+                why = _STOPPED if is_stop_listed(self.db, client.phone) else _UNMATCHED
                 Message.update(
                     status=MessageStatus.CANCELLED,
-                    last_error=_UNMATCHED_TEXT,
-                    error_class=_UNMATCHED,
+                    last_error=reason_text(why),
+                    error_class=why,
                 ).where(
                     (Message.mailing == mailing.id)
                     & (Message.client == client.id)

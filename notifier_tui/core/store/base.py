@@ -23,6 +23,8 @@ class StoreContext:
     default_timezone: str
     notify: Callable[[], None]
     """Tells the store's listeners that a write committed."""
+    lease_epoch: int | None = None
+    """The epoch of the sender lease this store holds, if it took one (see lease.py)."""
 
 
 class Part:

@@ -40,6 +40,9 @@ class DispatchStep:
     """When there is something to do next, if fewer messages were due than asked for."""
 
 
+# How far before the oldest pending message a recovered one is put (seconds).
+_AHEAD = 0.001
+
 _SET_REASON = "UPDATE message SET status = '{status}', last_error = ?, error_class = ? WHERE id = ?"
 _CLIENT_DELETED = (reason_text(ErrorClass.CLIENT_DELETED), ErrorClass.CLIENT_DELETED.value)
 _WINDOW_AFTER_END = (reason_text(ErrorClass.WINDOW_AFTER_END), ErrorClass.WINDOW_AFTER_END.value)
@@ -83,12 +86,28 @@ class Dispatch(Part):
 
     @writes_if_changed
     def recover_sending(self) -> int:
-        """DESIGN rule 7: ``sending`` left by a crash goes back to ``pending``, same id."""
-        return int(
-            Message.update(status=MessageStatus.PENDING, next_attempt_at=self.clock())
-            .where(Message.status == MessageStatus.SENDING)
-            .execute()
+        """DESIGN rule 7: ``sending`` left by a crash goes back to ``pending``, same id.
+
+        Only claims of earlier lease epochs than the one this store holds: what
+        was claimed under the current lease is in flight, not abandoned. A store
+        that holds no lease recovers every claim.
+
+        Recovered messages go to the front of their mailing's queue: they were
+        the first due (the gateway may even have accepted them, and resending
+        with the same id is what makes that safe), so they must not wait behind
+        the whole backlog and expire untried.
+        """
+        epoch = self.ctx.lease_epoch
+        cursor = execute(
+            self.db,
+            "UPDATE message SET status = 'pending', claim_epoch = NULL,"
+            " next_attempt_at = MIN(next_attempt_at, COALESCE((SELECT MIN(p.next_attempt_at)"
+            "  FROM message p WHERE p.mailing_id = message.mailing_id AND p.status = 'pending')"
+            "  - ?, next_attempt_at))"
+            " WHERE status = 'sending' AND (? IS NULL OR claim_epoch IS NULL OR claim_epoch < ?)",
+            (_AHEAD, epoch, epoch),
         )
+        return int(cursor.rowcount)
 
     @writes_if_changed
     def finalize(self, now: datetime | None = None) -> dict[str, list[int]]:
@@ -237,7 +256,11 @@ class Dispatch(Part):
             )
         cur = cursor(self.db)
         for sql, params in (
-            ("UPDATE message SET status = 'sending' WHERE id = ? AND status = 'pending'", to_send),
+            (
+                "UPDATE message SET status = 'sending', claim_epoch = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(self.ctx.lease_epoch, msg_id) for (msg_id,) in to_send],
+            ),
             ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
             (_SET_REASON.format(status=MessageStatus.EXPIRED), expire),
             (_SET_REASON.format(status=MessageStatus.CANCELLED), orphans),

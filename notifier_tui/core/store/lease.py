@@ -2,6 +2,12 @@
 
 A holder renews its heartbeat every second or so; a lease whose heartbeat is
 older than the TTL is free, so a crashed holder is replaced within seconds.
+
+Each taking of the lease by a new holder gets the next *epoch* (kept in
+``meta`` so it never goes back, even after a release deletes the row); the
+same holder renewing keeps its epoch. Claims are stamped with the claimer's
+epoch, so a takeover returns to ``pending`` only what earlier holders left
+``sending``, never what was claimed under the lease that is current.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from datetime import datetime, timedelta
 
 from notifier_tui.core.records import LeaseInfo
 from notifier_tui.core.store.base import Part
-from notifier_tui.core.store.schema import Lease
+from notifier_tui.core.store.schema import Lease, set_meta
 from notifier_tui.core.store.sqlutil import execute
 
 
@@ -34,15 +40,25 @@ class Leases(Part):
                 and row.heartbeat_at > now - timedelta(seconds=ttl)
             ):
                 return False
-            acquired = row.acquired_at if row is not None and row.owner == owner else now
+            if row is not None and row.owner == owner:
+                acquired, epoch = row.acquired_at, int(row.epoch)
+            else:
+                acquired, epoch = now, self._next_epoch()
             execute(
                 self.db,
                 "INSERT OR REPLACE INTO lease"
-                " (id, owner, pid, host, role, acquired_at, heartbeat_at)"
-                " VALUES (1, ?, ?, ?, ?, ?, ?)",
-                (owner, pid, host, role, acquired.timestamp(), now.timestamp()),
+                " (id, owner, pid, host, role, acquired_at, heartbeat_at, epoch)"
+                " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                (owner, pid, host, role, acquired.timestamp(), now.timestamp(), epoch),
             )
+        self.ctx.lease_epoch = epoch
         return True
+
+    def _next_epoch(self) -> int:
+        row = execute(self.db, "SELECT value FROM meta WHERE key = 'lease_epoch'").fetchone()
+        epoch = (int(row[0]) if row else 0) + 1
+        set_meta(self.db, "lease_epoch", str(epoch))
+        return epoch
 
     def heartbeat(self, owner: str, now: datetime | None = None) -> bool:
         """Renew our lease; False means another process took it."""
@@ -57,7 +73,9 @@ class Leases(Part):
 
     def release(self, owner: str) -> None:
         with self.db.atomic():
-            Lease.delete().where((Lease.id == 1) & (Lease.owner == owner)).execute()
+            gone = Lease.delete().where((Lease.id == 1) & (Lease.owner == owner)).execute()
+        if int(gone):
+            self.ctx.lease_epoch = None
 
     def holder(self, ttl: float, now: datetime | None = None) -> LeaseInfo | None:
         """Who holds a live lease, if anyone."""

@@ -182,10 +182,49 @@ def _migrate_4(db: pw.SqliteDatabase) -> None:
             execute(db, sql)
 
 
+def _migrate_5(db: pw.SqliteDatabase) -> None:
+    """Lease epochs, and the epoch each claim was made under."""
+    execute(db, 'ALTER TABLE "lease" ADD COLUMN "epoch" INTEGER NOT NULL DEFAULT 0')
+    execute(db, 'ALTER TABLE "message" ADD COLUMN "claim_epoch" INTEGER')
+
+
+# Version 6: the campaign tables (issue 13). The audit log is append-only: triggers
+# refuse any UPDATE or DELETE of its rows, whoever issues them.
+_V6 = (
+    'CREATE TABLE "stop_list" ("phone" VARCHAR(11) NOT NULL PRIMARY KEY, "added_at" REAL NOT NULL)',
+    'CREATE TABLE "audit_log" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,'
+    ' "at" REAL NOT NULL, "os_user" VARCHAR(255) NOT NULL, "host" VARCHAR(255) NOT NULL,'
+    ' "surface" VARCHAR(16) NOT NULL, "action" VARCHAR(32) NOT NULL,'
+    ' "object_kind" VARCHAR(16) NOT NULL, "object_id" INTEGER, "change" TEXT NOT NULL)',
+    'CREATE INDEX "audit_log_at" ON "audit_log" ("at")',
+    'CREATE INDEX "audit_log_object_kind_object_id" ON "audit_log" ("object_kind", "object_id")',
+    'CREATE TRIGGER "audit_log_no_update" BEFORE UPDATE ON "audit_log"'
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    'CREATE TRIGGER "audit_log_no_delete" BEFORE DELETE ON "audit_log"'
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    # A mailing made for given clients (a clone for the missed) lists them here
+    # instead of a filter; "audience_explicit" says the list is its audience.
+    'CREATE TABLE "mailing_client" ("mailing_id" INTEGER NOT NULL, "client_id" INTEGER NOT NULL,'
+    ' PRIMARY KEY ("mailing_id", "client_id"),'
+    ' FOREIGN KEY ("mailing_id") REFERENCES "mailing" ("id") ON DELETE CASCADE,'
+    ' FOREIGN KEY ("client_id") REFERENCES "client" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "mailing_client_client_id" ON "mailing_client" ("client_id")',
+    'ALTER TABLE "mailing" ADD COLUMN "audience_explicit" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "mailing" ADD COLUMN "cloned_from" INTEGER',
+)
+
+
+def _migrate_6(db: pw.SqliteDatabase) -> None:
+    """Stop list, audit log, explicit client lists of mailings (issue 13)."""
+    _run(db, _V6)
+
+
 # Index i migrates a store from version i to i + 1; append, never edit.
 MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
     _migrate_4,
+    _migrate_5,
+    _migrate_6,
 )

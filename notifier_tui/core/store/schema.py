@@ -20,7 +20,9 @@ from notifier_tui.core.store.sqlutil import execute
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_database", "schema_version"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
+# The stop_list, audit_log and mailing_client tables (version 6) are read and
+# written in SQL by core/store/stoplist.py, audit.py and campaign.py.
 
 
 class UtcField(pw.FloatField):
@@ -91,6 +93,9 @@ class Mailing(BaseModel):
     materialized_at = UtcField(null=True)
     created_at = UtcField()
     updated_at = UtcField()
+    # Its audience is the clients listed in "mailing_client", not the filter (a clone).
+    audience_explicit = pw.BooleanField(default=False)
+    cloned_from = pw.IntegerField(null=True)
 
 
 class Message(BaseModel):
@@ -111,6 +116,8 @@ class Message(BaseModel):
     # One of reasons.ErrorClass, or NULL while nothing went wrong: what groups and
     # counts read, so nothing parses last_error.
     error_class = pw.CharField(max_length=32, null=True)
+    # The lease epoch it was claimed under while ``sending`` (see lease.py).
+    claim_epoch = pw.IntegerField(null=True)
 
     class Meta:
         indexes = (
@@ -132,6 +139,7 @@ class Lease(BaseModel):
     role = pw.CharField(default="ui")
     acquired_at = UtcField()
     heartbeat_at = UtcField()
+    epoch = pw.IntegerField(default=0)
 
 
 class ReportLog(BaseModel):
