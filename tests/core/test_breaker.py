@@ -73,6 +73,7 @@ def open_it(breaker: CircuitBreaker) -> None:
         {"probe_backoff": 0.5},
         {"half_open_calls": 0},
         {"window_seconds": 0},
+        {"consecutive_failures": -1},
     ],
 )
 def test_config_rejects_nonsense(fields: dict[str, Any]) -> None:
@@ -100,6 +101,13 @@ def test_legacy_knobs_map_to_a_config_that_still_probes_often() -> None:
 # --- opening -------------------------------------------------------------------------
 
 
+def opened_at(breaker: CircuitBreaker, outcomes: str) -> list[int]:
+    """Feed answers ("S"/"F") while closed; the indexes of those that opened it."""
+    return [
+        i for i, c in enumerate(outcomes) if breaker.state is CLOSED and answer(breaker, c == "S")
+    ]
+
+
 @pytest.mark.parametrize(
     ("outcomes", "opens_at"),
     [
@@ -111,24 +119,38 @@ def test_legacy_knobs_map_to_a_config_that_still_probes_often() -> None:
         ("S" * 100 + "F" * 60, 159),  # a full window of successes is pushed out
         ("SSF" * 100, None),  # a third failing never opens
         ("FFS" * 20, 30),  # two thirds failing: judged at the first failure past min_calls
+        (("F" * 20 + "S" * 30) * 4, None),  # 40% of any 100
     ],
 )
 def test_opens_on_the_failure_rate_of_the_window(outcomes: str, opens_at: int | None) -> None:
-    breaker, _, changes = make()
-    opened = []
-    for i, c in enumerate(outcomes):
-        if breaker.state is CLOSED and answer(breaker, c == "S"):
-            opened.append(i)
+    breaker, _, changes = make(consecutive_failures=0)
+    opened = opened_at(breaker, outcomes)
     if opens_at is None:
         assert opened == [] and breaker.state is CLOSED
     else:
         assert opened == [opens_at]
         assert breaker.state is OPEN
-        assert changes[-1].new is OPEN and "failed" in changes[-1].reason
+        assert changes[-1].new is OPEN and "answers failed" in changes[-1].reason
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "opens_at"),
+    [
+        ("F" * 25, 24),  # a dead gateway trips before min_calls
+        ("S" * 100 + "F" * 24, None),
+        ("S" * 100 + "F" * 25, 124),  # not the 60 failures the window would need
+        ("S" * 100 + ("F" * 24 + "S" * 40) * 2, None),  # 24 in a row, twice
+    ],
+)
+def test_failures_in_a_row_open_it_at_once(outcomes: str, opens_at: int | None) -> None:
+    breaker, _, changes = make()
+    assert opened_at(breaker, outcomes) == ([] if opens_at is None else [opens_at])
+    if opens_at is not None:
+        assert changes[-1].reason == "25 failures in a row"
 
 
 def test_old_answers_leave_the_window() -> None:
-    breaker, clock, _ = make(window_seconds=10.0)
+    breaker, clock, _ = make(window_seconds=10.0, consecutive_failures=0)
     for _ in range(29):
         answer(breaker, ok=False)
     clock.t += 11

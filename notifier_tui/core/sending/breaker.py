@@ -4,7 +4,8 @@ The breaker judges the gateway, not one request (docs/domain.md rule 5): it
 opens on the failure rate of its recent answers, and closes on the share of a
 few probes that were accepted. States::
 
-    CLOSED --(failure rate >= failure_rate over >= min_calls recent answers)--> OPEN
+    CLOSED --(failure rate >= failure_rate over >= min_calls recent answers,
+              or consecutive_failures transient failures in a row)--> OPEN
     OPEN --(allow() once the probe is due)--> HALF_OPEN: one probe alone (the scout)
     HALF_OPEN --scout failed----------------> OPEN (next probe in probe_interval,
                                                grown by probe_backoff, capped)
@@ -79,6 +80,12 @@ class BreakerConfig:
 
     Above the failure share of a gateway that is up but flaky: with 100 answers
     at 31% failures, reaching 60% by chance is about a 1e-10 event."""
+    consecutive_failures: int = 25
+    """Transient failures in a row that open the breaker whatever the window holds (0 = off).
+
+    A dead gateway fails every request at once; this trips it after 25 instead
+    of the 60 a window full of successes would need. A gateway failing half its
+    requests gives 25 in a row about once in 30 million answers."""
     probe_interval: float = 1.0
     """Seconds from opening to the first probe, and between probes while it stays down.
 
@@ -108,6 +115,8 @@ class BreakerConfig:
             raise ValueError("failure_rate and close_share must be in (0, 1]")
         if not (0.0 < self.probe_interval <= self.max_probe_interval):
             raise ValueError("need 0 < probe_interval <= max_probe_interval")
+        if self.consecutive_failures < 0:
+            raise ValueError("consecutive_failures must be >= 0")
         if self.probe_backoff < 1.0 or self.window_seconds <= 0 or self.probe_timeout <= 0:
             raise ValueError("probe_backoff >= 1, window_seconds > 0, probe_timeout > 0")
 
@@ -246,6 +255,7 @@ class CircuitBreaker:
         self._probes: dict[int, float] = {}  # probe permit id -> granted at
         self._trial_ok = 0
         self._trial_failed = 0
+        self._in_a_row = 0
 
     # --- queries (never change anything) ---------------------------------------
 
@@ -307,6 +317,7 @@ class CircuitBreaker:
         if self._state is BreakerState.CLOSED:
             if self._counts(permit):
                 self._window.add(now, failed=False)
+                self._in_a_row = 0
             return False
         if not self._take_probe(permit):
             return False
@@ -325,12 +336,18 @@ class CircuitBreaker:
             if not self._counts(permit):
                 return False
             self._window.add(now, failed=True)
+            self._in_a_row += 1
+            cfg = self.config
             calls, failures = len(self._window), self._window.failures
-            if calls >= self.config.min_calls and failures >= self.config.failure_rate * calls:
-                self._interval = self.config.probe_interval
-                self._open(now, f"{failures} of the last {calls} answers failed")
-                return True
-            return False
+            if calls >= cfg.min_calls and failures >= cfg.failure_rate * calls:
+                reason = f"{failures} of the last {calls} answers failed"
+            elif cfg.consecutive_failures and self._in_a_row >= cfg.consecutive_failures:
+                reason = f"{self._in_a_row} failures in a row"
+            else:
+                return False
+            self._interval = cfg.probe_interval
+            self._open(now, reason)
+            return True
         if not self._take_probe(permit):
             return False
         self._trial_failed += 1
@@ -351,6 +368,7 @@ class CircuitBreaker:
         self._interval = self.config.probe_interval
         if self._state is BreakerState.CLOSED:
             self._window.clear()
+            self._in_a_row = 0
             return
         self._close(self.clock(), reason)
 
@@ -389,12 +407,14 @@ class CircuitBreaker:
         self._probe_due = now + self._interval
         self._probes.clear()
         self._window.clear()
+        self._in_a_row = 0
         self._move(BreakerState.OPEN, now, reason)
 
     def _close(self, now: float, reason: str) -> None:
         self._interval = self.config.probe_interval
         self._probes.clear()
         self._window.clear()
+        self._in_a_row = 0
         self._move(BreakerState.CLOSED, now, reason)
 
     def _move(self, new: BreakerState, now: float, reason: str) -> None:
