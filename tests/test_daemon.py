@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from tests.ops.daemonproc import counts, seed, spawn, stop, until
+from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[GatewaySimulator]:
-    simulator = GatewaySimulator(SimulatorConfig(latency_ms=100, seed=3))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
+async def sim(make_simulator: SimulatorFactory) -> GatewaySimulator:  # noqa: F811
+    return await make_simulator(SimulatorConfig(latency_ms=100, seed=3))
 
 
 async def test_sigterm_stops_cleanly_and_logs_without_token(

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,8 @@ from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
 from notifier_tui.ops.metrics import OUTCOMES, Metrics, start_metrics
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
+from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -83,14 +84,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[GatewaySimulator]:
+async def sim(make_simulator: SimulatorFactory) -> GatewaySimulator:  # noqa: F811
     # Slow enough that a scrape lands mid-send, with 5xx answers to retry.
-    simulator = GatewaySimulator(SimulatorConfig(latency_ms=40, fail_rate=0.2, seed=11))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
+    return await make_simulator(SimulatorConfig(latency_ms=40, fail_rate=0.2, seed=11))
 
 
 def seed(store: Store, clients: int) -> None:

@@ -29,7 +29,7 @@ from notifier_tui.core.sending.gateway import (
     GatewayResult,
     OutcomeClass,
 )
-from notifier_tui.sim.simulator import GatewaySimulator
+from notifier_tui.sim import GatewaySimulator
 from tests.simfixtures import simulator  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.timeout(15)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,21 +21,17 @@ from notifier_tui.core import events as ev
 from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from tests.core.conftest import FakeClock
 from tests.fakeclock import tick
+from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[GatewaySimulator]:
-    simulator = GatewaySimulator(SimulatorConfig(seed=7))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
+async def sim(make_simulator: SimulatorFactory) -> GatewaySimulator:  # noqa: F811
+    return await make_simulator(SimulatorConfig(seed=7))
 
 
 def add_clients(

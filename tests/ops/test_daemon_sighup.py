@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from tests.ops.daemonproc import TOKEN, counts, log_text, seeded, spawn, stop, until
 
 pytestmark = pytest.mark.timeout(90)

@@ -18,7 +18,7 @@ from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.settings.logs import LogRing
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp
 from notifier_tui.ui.bridge import SenderActivity, SenderBridge, SenderEvent
 from notifier_tui.ui.dialogs.client_form import ClientForm

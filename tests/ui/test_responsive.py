@@ -21,7 +21,7 @@ from textual.screen import Screen
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen
