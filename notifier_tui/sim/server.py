@@ -14,46 +14,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import random
 import time
 from collections.abc import Callable
 from typing import Any
 
+from notifier_tui.sim.answers import FIXED, OK, OK_CLOSE, huge, throttled
 from notifier_tui.sim.config import SimulatorConfig
 from notifier_tui.sim.contract import validate
 from notifier_tui.sim.control import control, stats
-from notifier_tui.sim.faults import (
-    Answer,
-    draw_answer,
-    huge_body,
-    refuses,
-    retry_after,
-    window_at,
-)
-from notifier_tui.sim.protocol import Connection, detail, response, with_close
+from notifier_tui.sim.faults import Answer, draw_answer, refuses, retry_after, window_at
+from notifier_tui.sim.protocol import Connection, detail, with_close
 
 Clock = Callable[[], float]
 
 _KEEP_BODIES = 1000
-_OK = response(200, b'{"code":0,"message":"OK"}')
-_OK_CLOSE = with_close(_OK)
-_FIXED = {
-    Answer.FAIL: detail(500, "internal error"),
-    Answer.GARBAGE: response(200, b"<html>502 bad gateway</html>"),
-    Answer.NONZERO_CODE: response(200, b'{"code":1,"message":"rejected"}'),
-    Answer.PERMANENT: detail(400, "bad phone"),
-    Answer.UNAUTHORIZED: detail(401, "invalid token"),
-    Answer.METHOD: detail(405, "method not allowed"),
-    Answer.OUTAGE: detail(503, "service unavailable"),
-    Answer.FLAP: detail(503, "service unavailable"),
-}
-
-
-@functools.lru_cache(maxsize=2)
-def _huge_answer(mb: float) -> bytes:
-    # Built once per size: every huge answer then writes the same bytes object.
-    return response(200, huge_body(mb))
 
 
 class GatewaySimulator:
@@ -353,7 +328,7 @@ class GatewaySimulator:
                 conn.drop()  # a refusing window: the gateway is gone mid-connection
                 return
             if close:
-                data = _OK_CLOSE if data is _OK else with_close(data)
+                data = OK_CLOSE if data is OK else with_close(data)
             conn.answer(conn.slot(), data, accept_id, delay)
             return
         conn.answer(conn.slot(), control(self, method, path, body, close), None, 0.0)
@@ -378,7 +353,7 @@ class GatewaySimulator:
                     return None, None, 0.0
                 if window is Answer.STORM:
                     return self._throttle(cfg.storm_retry_after_s), None, cfg.latency_ms / 1000
-                return _FIXED[window], None, cfg.latency_ms / 1000
+                return FIXED[window], None, cfg.latency_ms / 1000
         rng = self._rng
         delay = cfg.latency_ms
         if cfg.jitter_ms:
@@ -386,10 +361,10 @@ class GatewaySimulator:
         delay = max(delay, 0.0) / 1000
         if method != "POST":
             by_fault[Answer.METHOD] += 1
-            return _FIXED[Answer.METHOD], None, delay
+            return FIXED[Answer.METHOD], None, delay
         if cfg.token is not None and headers.get("authorization") != f"Bearer {cfg.token}":
             by_fault[Answer.UNAUTHORIZED] += 1
-            return _FIXED[Answer.UNAUTHORIZED], None, delay
+            return FIXED[Answer.UNAUTHORIZED], None, delay
         problem, msg_id, data = validate(raw_id, body)
         if data is not None:
             self.bodies.append(data)
@@ -400,17 +375,17 @@ class GatewaySimulator:
         answer = draw_answer(cfg, rng.random())
         by_fault[answer] += 1
         if answer is Answer.OK:
-            return _OK, msg_id, delay
+            return OK, msg_id, delay
         if answer is Answer.SLOW:
-            return _OK, msg_id, cfg.slow_ms / 1000
+            return OK, msg_id, cfg.slow_ms / 1000
         if answer is Answer.HUGE:
-            return _huge_answer(cfg.huge_mb), msg_id, delay
+            return huge(cfg.huge_mb), msg_id, delay
         if answer is Answer.THROTTLE:
             return self._throttle(cfg.retry_after_s), None, delay
-        return _FIXED[answer], None, delay
+        return FIXED[answer], None, delay
 
     def _throttle(self, seconds: float) -> bytes:
         """A 429 answer whose ``Retry-After`` says ``seconds`` in the configured style."""
         value = retry_after(self.config.retry_after_style, seconds, self._throttled, self._wall())
         self._throttled += 1
-        return response(429, b'{"detail":"too many requests"}', extra=(f"Retry-After: {value}",))
+        return throttled(value)
