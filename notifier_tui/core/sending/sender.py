@@ -417,8 +417,12 @@ class Sender:
 
         self.dispatch.stop()
         if not await _wait_task(timer, dispatch, min(left(), self.config.poll_interval + 1.0)):
-            dispatch.cancel()  # a pass stuck on the store: its claims stay for recovery
+            dispatch.cancel()
             await asyncio.wait({dispatch})
+            log.warning(
+                "stop: a dispatch pass is stuck on the store; whatever it still claims"
+                " stays 'sending' until the next start recovers it"
+            )
         await self.workers.stop(grace=min(self.config.stop_grace, left()))
         for task in background:
             task.cancel()
