@@ -69,6 +69,14 @@ def _dispatch(
     settings = runners.settings_from(args, redact)
     if args.command == "report":
         return runners.run_report(args, settings, redact)
+    if args.command == "serve":
+        from notifier_tui.ops.daemon import run_daemon
+        from notifier_tui.ops.fronts import WebOptions, check_api_settings, check_web_options
+
+        web = WebOptions(args.host, args.port, args.allow_remote, args.public_url)
+        check_web_options(web)  # refused before anything starts: exit 2, one line
+        check_api_settings(settings)
+        return run_daemon(settings, web=web)
     if args.command is not None:
         return runners.run_store_command(args, settings)
     if args.locate:
@@ -76,6 +84,9 @@ def _dispatch(
     runner: Callable[[Settings], int]
     if args.daemon:
         from notifier_tui.ops.daemon import run_daemon as runner
+        from notifier_tui.ops.fronts import check_api_settings
+
+        check_api_settings(settings)
     elif args.demo:
         from notifier_tui.cli.launch import run_demo as runner
     else:

@@ -10,6 +10,7 @@ touches the user's own store, log or gateway.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import tempfile
@@ -22,7 +23,7 @@ from notifier_tui.core.secret import Secret, mask_url
 from notifier_tui.core.sending.sender_thread import SenderThread
 from notifier_tui.core.store import Store
 from notifier_tui.ops.report_job import install_daily_report
-from notifier_tui.settings.config import Settings
+from notifier_tui.settings.config import UI_NEVER_SENDS_ENV, Settings
 from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
@@ -75,7 +76,10 @@ def ui_app(
     The ui package may not import ops, so the report job is put on the sender's
     periodic jobs here, before the app starts it (the demo's store gets none).
     """
-    app = create_app(settings, log_ring=log_ring, store=store, clock=clock)
+    # A browser session of `serve` is a UI beside the process that sends: it must
+    # never take the lease, even when that process stops for a moment.
+    sends = os.environ.get(UI_NEVER_SENDS_ENV) != "1"
+    app = create_app(settings, log_ring=log_ring, store=store, clock=clock, sender=sends)
     handle = app.sender
     if handle is not None:
         sender = handle.sender if isinstance(handle, SenderThread) else handle

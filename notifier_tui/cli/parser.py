@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
-from notifier_tui.cli import argtypes
+from notifier_tui.cli import argtypes, campaign_parser
 from notifier_tui.cli.argv import SIM_COMMAND
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.settings.config import ENV_PREFIX
@@ -128,6 +128,15 @@ def build_parser() -> Parser:
         help="serve Prometheus metrics on this port (0 = off)",
     )
     g.add_argument("--metrics-host", metavar="H", help="address the metrics endpoint binds to")
+    g.add_argument(
+        "--api-port",
+        metavar="N",
+        type=argtypes.port,
+        help="serve the HTTP API on this port (0 = off; needs NOTIFIER_API_TOKEN)",
+    )
+    g.add_argument(
+        "--api-host", metavar="H", help="address the HTTP API binds to (default 127.0.0.1)"
+    )
     mode = parser.add_argument_group("modes (without a subcommand)").add_mutually_exclusive_group()
     mode.add_argument("--daemon", action="store_true", help="headless sender; stop with Ctrl-C")
     mode.add_argument(
@@ -140,6 +149,7 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _client_parser(commands)
     _mailing_parser(commands)
+    campaign_parser.add_commands(commands, _subparsers)
 
     st = commands.add_parser(
         "stats", help="overall statistics, or one mailing's messages", allow_abbrev=False
@@ -154,6 +164,7 @@ def build_parser() -> Parser:
     st.add_argument("--status", choices=ALL_STATUSES, help="only messages in this status")
     st.add_argument("--limit", metavar="N", type=argtypes.count, help="at most N messages")
     st.add_argument("--offset", metavar="N", type=argtypes.count, help="skip the first N messages")
+    campaign_parser.add_stats_options(st)
     _add_json(st)
 
     rep = commands.add_parser(
@@ -170,6 +181,29 @@ def build_parser() -> Parser:
         help="the report due on that day (default: the last 24 hours up to now)",
     )
     _add_json(rep)
+
+    srv = commands.add_parser(
+        "serve",
+        help="the UI for browsers (textual-serve), sending like the daemon",
+        allow_abbrev=False,
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    srv.add_argument("--port", type=argtypes.port, default=8566, help="port to bind (default 8566)")
+    srv.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines reach (the page has no login: put a proxy in front)",
+    )
+    srv.add_argument(
+        "--public-url", metavar="URL", help="the URL browsers use, behind a reverse proxy"
+    )
+    srv.add_argument(
+        "--api-port",
+        dest="serve_api_port",
+        metavar="N",
+        type=argtypes.port,
+        help="also serve the HTTP API on this port",
+    )
 
     # Everything after the name goes to the simulator untouched (see _split_sim).
     commands.add_parser(
@@ -302,3 +336,4 @@ def _mailing_parser(commands: Any) -> None:
         sub.add_argument("id", metavar="MAILING_ID", type=argtypes.ident)
         _add_json(sub)
     _add_json(actions.add_parser("list", help="list mailings", allow_abbrev=False))
+    campaign_parser.add_mailing_actions(actions, fields)

@@ -30,7 +30,13 @@ class Redactor:
     def add(self, settings: Settings) -> None:
         """Also scrub the secrets the settings resolved (from the config file, say)."""
         self._secrets.update(
-            s for s in (settings.token.reveal(), settings.smtp_password.reveal()) if s
+            s
+            for s in (
+                settings.token.reveal(),
+                settings.smtp_password.reveal(),
+                settings.api_token.reveal(),
+            )
+            if s
         )
 
     def __call__(self, text: str) -> str:

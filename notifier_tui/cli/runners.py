@@ -55,6 +55,12 @@ def settings_from(args: argparse.Namespace, redact: Redactor) -> Settings:
             "log_level": args.log_level,
             "metrics_port": args.metrics_port,
             "metrics_host": args.metrics_host,
+            "api_port": (
+                args.api_port
+                if args.api_port is not None
+                else getattr(args, "serve_api_port", None)
+            ),
+            "api_host": args.api_host,
         },
         config_path=args.config,
         warn=lambda line: warn(line, redact),
@@ -127,7 +133,10 @@ def run_store_command(args: argparse.Namespace, settings: Settings) -> int:
 
     handler = HANDLERS[(args.command, getattr(args, "action", None))]
     check_text_arguments(args)
+    # The campaign commands need the gateway and the rate limit (cli/campaign_commands.py).
+    args.settings = settings
     store = open_store(settings)
+    store.surface = "cli"  # the audit trail's "from where"
     try:
         output = handler(args, store, display_zone(settings.display_timezone))
         # Rendered before closing: the readable form may still count rows.

@@ -34,9 +34,11 @@ import logging
 import signal
 from collections.abc import Callable
 
+from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.sending.sender import Sender
 from notifier_tui.core.store import Store
 from notifier_tui.ops import shutdown
+from notifier_tui.ops.fronts import Front, WebOptions, build_fronts
 from notifier_tui.ops.metrics import MetricsServer, start_metrics
 from notifier_tui.ops.report_job import install_daily_report
 from notifier_tui.ops.startup import open_store
@@ -49,12 +51,19 @@ log = logging.getLogger("notifier_tui.ops.daemon")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Each one stops the daemon cleanly; see the module docstring for why SIGHUP does."""
+FRONT_STOP_TIMEOUT = 3.0
+"""Seconds the API and the web UI get to close their connections at a stop."""
 INNER_STOP_MARGIN = 1.0
 """Seconds of ``stop_timeout`` kept back from the sender's own stop, for the daemon's."""
 
 
-def run_daemon(settings: Settings) -> int:
-    """Run the headless sender until a signal; returns the exit status."""
+def run_daemon(settings: Settings, web: WebOptions | None = None) -> int:
+    """Run the headless sender until a signal; returns the exit status.
+
+    Args:
+        settings: the resolved settings (``api_port`` adds the HTTP API).
+        web: ``notifier-tui serve``'s options: serve the UI to browsers too.
+    """
     handlers = setup_logging(settings.log_level, settings.log_file, stderr=True)
     deadline = shutdown.HardDeadline(settings.stop_timeout + shutdown.HARD_EXIT_MARGIN, Exit.ERROR)
     try:
@@ -66,7 +75,7 @@ def run_daemon(settings: Settings) -> int:
             failure = classify(err)
             log.error("daemon not started: %s", failure.message)
             return failure.code
-        code, closed = asyncio.run(serve(settings, store, on_stopping=deadline.arm))
+        code, closed = asyncio.run(serve(settings, store, on_stopping=deadline.arm, web=web))
         if not closed:
             # The store's thread is stuck in SQLite's busy wait; the interpreter
             # would join it at exit. Nothing is lost by not waiting (see shutdown).
@@ -86,6 +95,7 @@ async def serve(
     stop: asyncio.Event | None = None,
     *,
     on_stopping: Callable[[], None] | None = None,
+    web: WebOptions | None = None,
 ) -> tuple[int, bool]:
     """The daemon's body on an open store, which it closes.
 
@@ -94,6 +104,7 @@ async def serve(
         store: the store from :func:`~notifier_tui.ops.startup.open_store`.
         stop: lets a test end it without a signal.
         on_stopping: called once the stop begins (the process arms its hard deadline).
+        web: also serve the UI to browsers (``notifier-tui serve``).
 
     Returns:
         The exit status, and whether the store was closed (False: exit at once).
@@ -125,8 +136,21 @@ async def serve(
     )
     install_daily_report(sender, store, settings)
     metrics: MetricsServer | None = None
+    fronts: list[Front] = []
     code = Exit.OK
     try:
+        try:
+            fronts = build_fronts(settings, store, sender, web)
+            for front in fronts:
+                await front.start()
+        except (OSError, ValidationError) as err:
+            # A port in use, an address not on this host, an API without a token.
+            log.error("cannot start: %s", getattr(err, "strerror", None) or err)
+            code = Exit.USAGE if isinstance(err, ValidationError) else Exit.ERROR
+            for front in fronts:
+                await front.stop()
+            fronts = []
+            return code, await shutdown.close_store(store)
         if settings.metrics_port:
             try:
                 metrics = start_metrics(
@@ -166,6 +190,10 @@ async def serve(
                 code = Exit.ERROR
                 _report_unclean_stop(settings, result, left)
     finally:
+        for front in reversed(fronts):
+            # Bounded: a browser or API client never holds up the stop.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(front.stop(), FRONT_STOP_TIMEOUT)
         if metrics is not None:
             # shutdown() waits for the server thread's poll: not on the loop.
             await asyncio.to_thread(metrics.close)

@@ -13,7 +13,6 @@ inherits, and a session needs no gateway token because it never sends.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import shlex
@@ -23,21 +22,10 @@ from collections.abc import Mapping
 from aiohttp import web
 from textual_serve.server import Server
 
+from notifier_tui.ops.fronts import DEFAULT_WEB_PORT
+from notifier_tui.settings.config import UI_NEVER_SENDS_ENV
+
 log = logging.getLogger("notifier_tui.serve")
-
-DEFAULT_PORT = 8566
-UI_ONLY_ENV = "NOTIFIER_UI_NEVER_SENDS"
-"""Set to 1 in a browser session's environment: that UI never sends."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses only this machine reaches."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def session_command(python: str = sys.executable) -> str:
@@ -60,14 +48,14 @@ class WebUiServer:
     def __init__(
         self,
         host: str,
-        port: int = DEFAULT_PORT,
+        port: int = DEFAULT_WEB_PORT,
         *,
         session_env: Mapping[str, str] | None = None,
         public_url: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self._session_env = {**(session_env or {}), UI_ONLY_ENV: "1"}
+        self._session_env = {**(session_env or {}), UI_NEVER_SENDS_ENV: "1"}
         self._public_url = public_url
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None

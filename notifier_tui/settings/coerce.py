@@ -108,8 +108,11 @@ def check(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
         raise bad("smtp_security", "must be starttls, ssl or none")
     if str(values["log_level"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise bad("log_level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    if not 0 <= values["metrics_port"] <= 65535:
-        raise bad("metrics_port", "must be 0 (off) or a port number up to 65535")
+    for name in ("metrics_port", "api_port"):
+        if not 0 <= values[name] <= 65535:
+            raise bad(name, "must be 0 (off) or a port number up to 65535")
+    if values["event_loop"] not in ("auto", "uvloop", "asyncio"):
+        raise bad("event_loop", "must be auto, uvloop or asyncio")
     for name in ("default_timezone", "display_timezone"):
         zone = str(values.get(name) or "")
         if name == "display_timezone" and not zone:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import SenderConfig
 
 ENV_PREFIX = "NOTIFIER_"
+UI_NEVER_SENDS_ENV = "NOTIFIER_UI_NEVER_SENDS"
+"""Set to 1 for a UI that must never send (each browser session of ``serve``)."""
 
 log = logging.getLogger("notifier_tui.settings")
 
@@ -89,6 +91,14 @@ class Settings:
     """SMTP password; treated like the token."""
     smtp_from: str = ""
     """Sender address of the daily report."""
+    api_port: int = 0
+    """Port of the HTTP API (on the daemon and on ``serve``); 0 disables it."""
+    api_host: str = "127.0.0.1"
+    """Address the HTTP API binds to: loopback unless you say otherwise."""
+    api_token: Secret = field(default_factory=lambda: Secret(""))
+    """The Bearer token API callers send; separate from the gateway token, treated like it."""
+    event_loop: str = "auto"
+    """``auto`` (uvloop when installed), ``uvloop`` or ``asyncio``: the sender's event loop."""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each field's value came from: flag, env, file or default."""
 

@@ -1,9 +1,10 @@
 """The UI in a real headless browser: Debian's chromium driven by Playwright.
 
-The web UI server runs in this test's loop on a free loopback port; each
-browser session is a real ``python -m notifier_tui`` process that textual-serve
-starts. The test opens the page, sees the Clients screen, presses ``2`` and
-sees the Mailings screen, and saves a PNG for the README.
+``notifier-tui serve`` runs as a real process on a free loopback port; each
+browser session is a real ``python -m notifier_tui`` UI process that
+textual-serve starts, and that never sends: serve itself holds the lease.
+The test opens the page, sees the Clients screen, presses ``2`` and sees the
+Mailings screen, and saves a PNG for the README.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from notifier_tui.core.store import Store
-from notifier_tui.ops.webui import WebUiServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "browser.png"
@@ -41,22 +47,50 @@ CHROMIUM_ARGS = [
 ]
 
 
+@dataclass
+class Served:
+    url: str
+    db: Path
+
+
 @pytest.fixture
-async def web_ui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WebUiServer]:
+def served(tmp_path: Path) -> Iterator[Served]:
+    """``notifier-tui serve`` as a real process on a free port, on a store with two clients."""
     db = tmp_path / "web.db"
     store = Store(db, default_timezone="Europe/Moscow")
     store.create_client("79001234567", tag="vip")
     store.create_client("79511234567", tag="web")
     store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
     for name in ("NOTIFIER_CONFIG_DIR", "NOTIFIER_LOG_DIR", "NOTIFIER_DATA_DIR"):
-        monkeypatch.setenv(name, str(tmp_path / name.lower()))
-    monkeypatch.delenv("NOTIFIER_TOKEN", raising=False)
-    server = WebUiServer("127.0.0.1", 0, session_env={"NOTIFIER_DB": str(db)})
-    await server.start()
+        env[name] = str(tmp_path / name.lower())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notifier_tui", "--db", str(db), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
-        yield server
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "serve did not listen"
+            time.sleep(0.1)
+        yield Served(f"http://127.0.0.1:{port}", db)
     finally:
-        await server.stop()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
 
 
 class ScreenFeed:
@@ -88,7 +122,7 @@ class ScreenFeed:
         raise AssertionError(f"{text!r} never reached the browser; last: {self.text[-1500:]!r}")
 
 
-async def test_browser_shows_clients_then_mailings(web_ui: WebUiServer) -> None:
+async def test_browser_shows_clients_then_mailings(served: Served) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -97,7 +131,7 @@ async def test_browser_shows_clients_then_mailings(web_ui: WebUiServer) -> None:
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
             feed = ScreenFeed()
             feed.attach(page)
-            await page.goto(web_ui.url, timeout=20_000)
+            await page.goto(served.url, timeout=20_000)
             await feed.wait_for("79001234567")  # a client's phone: the Clients screen
             seen = len(feed.text)
             await page.click("#terminal")
@@ -110,3 +144,11 @@ async def test_browser_shows_clients_then_mailings(web_ui: WebUiServer) -> None:
         finally:
             await browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+    # serve itself holds the lease and sends; the browser session only looks.
+    store = Store(served.db)
+    try:
+        holder = store.lease_holder(30.0)
+        assert holder is not None and holder.pid != os.getpid()
+        assert holder.role == "daemon"
+    finally:
+        store.close()
