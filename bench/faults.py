@@ -240,8 +240,8 @@ def measure(scenario: Scenario, raw: dict[str, Any]) -> dict[str, Any]:
     for k, (_, up) in enumerate(faults):
         # Up to the next fault (flapping) or the end of the run.
         limit = faults[k + 1][0] if k + 1 < len(faults) else end_of_run
-        if up >= limit:
-            continue
+        if up >= limit or (k + 1 == len(faults) and limit - up < 3.0):
+            continue  # the run ended (out of messages) before there was much to judge
         oks = [t for t in accepted_at if up <= t < limit]
         firsts.append(oks[0] - up if oks else None)
         halves.append(_half_speed(oks, up, limit, baseline))
