@@ -27,12 +27,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
 import random
-import socket
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from notifier_tui.core import events as ev
@@ -43,11 +39,12 @@ from notifier_tui.core.sending.breaker import BreakerTransition, CircuitBreaker
 from notifier_tui.core.sending.credentials import CredentialsStop
 from notifier_tui.core.sending.dispatch_loop import DispatchLoop
 from notifier_tui.core.sending.gateway import GatewayClient
-from notifier_tui.core.sending.lease_keeper import LeaseKeeper, LeaseSettings
+from notifier_tui.core.sending.lease_keeper import LeaseKeeper
 from notifier_tui.core.sending.livestats import LiveWindow
 from notifier_tui.core.sending.policy import RetrySettings
 from notifier_tui.core.sending.pressure import BackPressure
 from notifier_tui.core.sending.ratelimit import TokenBucket
+from notifier_tui.core.sending.sender_config import SenderConfig
 from notifier_tui.core.sending.timer import SYSTEM_TIMER, Timer
 from notifier_tui.core.sending.workers import Workers
 from notifier_tui.core.sending.write_behind import WriteBehind
@@ -60,55 +57,6 @@ log = logging.getLogger("notifier_tui.sender")
 EventCallback = Callable[[ev.Event], None]
 
 SNAPSHOT_INTERVAL = 1.0
-
-
-@dataclass(frozen=True)
-class SenderConfig:
-    """The sender's knobs; see :class:`notifier_tui.settings.config.Settings` for their meaning."""
-
-    base_url: str = DEFAULT_BASE_URL
-    token: str = ""
-    concurrency: int = 32
-    rate_limit: float = 0.0
-    timeout: float = 5.0
-    retry_base: float = 1.0
-    retry_cap: float = 300.0
-    breaker_threshold: int = 10
-    breaker_cooldown: float = 5.0
-    breaker_max_cooldown: float = 120.0
-    lease_ttl: float = 5.0
-    role: str = "ui"
-    auto_takeover: bool = True
-    """Take the lease when its holder dies; the UI sets False and asks the user."""
-    stop_grace: float = 5.0
-    """Seconds requests in flight get to finish when the sender stops."""
-    stop_timeout: float = 8.0
-    """Seconds a whole stop may take, whatever the store or the gateway does."""
-    flush_interval: float = 0.05
-    poll_interval: float = 0.5
-    """How often another process's writes to the store are looked for."""
-    credentials_probe_interval: float = 30.0
-    """While the gateway refuses the token, one message tries it every this many seconds."""
-    takeover_grace: float | None = None
-    """Seconds a new holder waits after taking a live-looking lease over before recovering
-    its ``sending`` messages; None: long enough for any request of the old holder to end."""
-
-    def __repr__(self) -> str:
-        # The token stays out of every repr, so no log line or traceback can carry it.
-        return (
-            f"SenderConfig(base_url={self.base_url!r}, concurrency={self.concurrency},"
-            f" role={self.role!r})"
-        )
-
-    @property
-    def lease_settings(self) -> LeaseSettings:
-        grace = self.takeover_grace
-        if grace is None:
-            # The old holder's last request ends within the gateway client's
-            # deadline (twice the timeout); a flush interval later it is written.
-            grace = 2 * self.timeout + self.flush_interval + 1.0
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        return LeaseSettings(owner, self.role, self.lease_ttl, self.auto_takeover, grace)
 
 
 class Sender:

@@ -46,11 +46,13 @@ class WriteBehind:
         self._on_pending_written = on_pending_written
         self._max_batch = max_batch
         self._buffer: list[Outcome] = []
+        self._writing = 0
         self._soon = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
-        return len(self._buffer)
+        """Outcomes not yet written: buffered, or in the write under way."""
+        return len(self._buffer) + self._writing
 
     def add(self, outcome: Outcome) -> None:
         self._buffer.append(outcome)
@@ -75,11 +77,14 @@ class WriteBehind:
             if not self._buffer:
                 return
             batch, self._buffer = self._buffer, []
+            self._writing = len(batch)
             try:
                 await self.store.run(self.store.record_outcomes, batch)
             except BaseException:
                 self._buffer[:0] = batch
                 raise
+            finally:
+                self._writing = 0
         if any(o.status == MessageStatus.PENDING for o in batch):
             # A retry or a hand-back makes a new due instant.
             self._on_pending_written()
@@ -99,10 +104,10 @@ class WriteBehind:
                 flushing.result()
             except Exception as err:
                 log.error("recording outcomes at stop failed: %r", err)
-            return len(self._buffer)
+            return len(self)
         flushing.cancel()
         await asyncio.wait({flushing})  # puts the unwritten batch back; never raises
-        return len(self._buffer)
+        return len(self)
 
     async def _drain_all(self) -> None:
         while self._buffer:
