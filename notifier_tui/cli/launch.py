@@ -18,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from notifier_tui.core.secret import Secret, mask_url
 from notifier_tui.core.sending.sender_thread import SenderThread
 from notifier_tui.core.store import Store
-from notifier_tui.ops.report_job import install_daily_report
 from notifier_tui.settings.config import UI_NEVER_SENDS_ENV, Settings
 from notifier_tui.settings.logs import LogRing, remove_handlers, setup_logging
-from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from notifier_tui.ui.app import NotifierApp, create_app
 from notifier_tui.ui.demo import seed_demo
+
+if TYPE_CHECKING:
+    from notifier_tui.sim import GatewaySimulator
 
 log = logging.getLogger("notifier_tui.ui")
 
@@ -82,8 +84,14 @@ def ui_app(
     app = create_app(settings, log_ring=log_ring, store=store, clock=clock, sender=sends)
     handle = app.sender
     if handle is not None:
-        sender = handle.sender if isinstance(handle, SenderThread) else handle
-        install_daily_report(sender, app.store, settings)
+        # Imported only for a UI that may send: the report's mailer is not first-frame work.
+        from notifier_tui.ops.report_job import install_daily_report
+
+        store_ = app.store
+        if isinstance(handle, SenderThread):
+            handle.when_built(lambda sender: install_daily_report(sender, store_, settings))
+        else:
+            install_daily_report(handle, store_, settings)
     return app
 
 
@@ -96,6 +104,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def demo_simulator(port: int) -> GatewaySimulator:
     """The demo's gateway: 100-300 ms answers and a few percent of each fault."""
+    from notifier_tui.sim import GatewaySimulator, SimulatorConfig
+
     config = SimulatorConfig(
         latency_ms=200,
         jitter_ms=100,

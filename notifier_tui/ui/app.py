@@ -286,14 +286,20 @@ def create_app(
         )
     the_sender = None
     if sender:
-        # Imported here: a UI without a sender (tests, screenshots) need not load httpx.
-        from notifier_tui.core.sending.sender import Sender
         from notifier_tui.core.sending.sender_thread import SenderThread, default_loop_factory
 
+        def build() -> Sender:
+            # Runs on the sender's own thread when it starts: the HTTP stack is
+            # imported there, after the first frame, not before it.
+            from notifier_tui.core.sending.sender import Sender
+
+            return Sender(store, sender_config(settings, role="ui", auto_takeover=False))
+
         # The sender gets a loop and a thread of its own: the UI's loop only
-        # renders and reacts, however hard the sender works (issue 10).
-        the_sender = SenderThread(
-            Sender(store, sender_config(settings, role="ui", auto_takeover=False)),
+        # renders and reacts, however hard the sender works.
+        the_sender = SenderThread.lazy(
+            build,
+            store,
             loop_factory=default_loop_factory(getattr(settings, "event_loop", "auto")),
         )
     return NotifierApp(

@@ -30,10 +30,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notifier_tui.core import events as ev
-from notifier_tui.core.sending.sender import Sender
+
+if TYPE_CHECKING:
+    from notifier_tui.core.sending.sender import Sender
 
 log = logging.getLogger("notifier_tui.sender")
 
@@ -73,12 +75,18 @@ class SenderThread:
 
     def __init__(
         self,
-        sender: Sender,
+        sender: Sender | None = None,
         *,
+        build: Callable[[], Sender] | None = None,
+        store: Any = None,
         loop_factory: LoopFactory | None = None,
         name: str = "notifier-sender",
     ) -> None:
+        if (sender is None) == (build is None):
+            raise TypeError("give a sender or a build function, not both")
         self._sender = sender
+        self._build = build
+        self._store = sender.store if sender is not None else store
         self._loop_factory = loop_factory or default_loop_factory()
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,9 +98,28 @@ class SenderThread:
         self._is_holder = False
         self._holder: str | None = None
         self._credentials_error: str | None = None
+        self._listeners: list[EventCallback] = [self._track]
+        self._on_built: list[Callable[[Sender], None]] = []
         self.thread_id: int | None = None
         """The sender thread's ident once it runs: tests assert sender code runs there."""
-        sender.add_listener(self._track)
+        if sender is not None:
+            sender.add_listener(self._track)
+
+    @classmethod
+    def lazy(cls, build: Callable[[], Sender], store: Any, **kwargs: Any) -> SenderThread:
+        """A handle whose sender is built on its own thread when it starts.
+
+        The sender's HTTP stack is then imported off the UI's thread and after
+        the first frame, which keeps the UI's start-up short.
+        """
+        return cls(build=build, store=store, **kwargs)
+
+    def when_built(self, hook: Callable[[Sender], None]) -> None:
+        """Run ``hook(sender)`` once the sender exists, before it runs (to add jobs)."""
+        if self._sender is not None:
+            hook(self._sender)
+        else:
+            self._on_built.append(hook)
 
     # --- what the UI reads (cached, thread-safe) -----------------------------------
 
@@ -113,16 +140,13 @@ class SenderThread:
 
     @property
     def store(self) -> Any:
-        return self._sender.store
-
-    @property
-    def jobs(self) -> Any:
-        """The sender's periodic jobs; they run on the sender's loop. Add them before start."""
-        return self._sender.jobs
+        return self._store
 
     @property
     def sender(self) -> Sender:
         """The sender itself, for code that runs on its thread (jobs, tests)."""
+        if self._sender is None:
+            raise RuntimeError("the sender is built when its thread starts; use when_built()")
         return self._sender
 
     def snapshot(self) -> ev.SenderSnapshot | None:
@@ -132,10 +156,17 @@ class SenderThread:
 
     def add_listener(self, callback: EventCallback) -> None:
         """Call ``callback`` with every event, on the sender's thread."""
-        self._sender.add_listener(callback)
+        if self._sender is None:
+            self._listeners.append(callback)
+        else:
+            self._sender.add_listener(callback)
 
     def remove_listener(self, callback: EventCallback) -> None:
-        self._sender.remove_listener(callback)
+        if self._sender is None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+        else:
+            self._sender.remove_listener(callback)
 
     def _track(self, event: ev.Event) -> None:
         # On the sender's thread: the one place its state is read for other threads.
@@ -143,7 +174,7 @@ class SenderThread:
             with self._lock:
                 self._snapshot = event
             return
-        if isinstance(
+        if self._sender is not None and isinstance(
             event, ev.LeaseChanged | ev.CredentialsRejected | ev.DispatchResumed | ev.BreakerChanged
         ):
             snapshot = self._sender.snapshot()
@@ -164,19 +195,20 @@ class SenderThread:
 
     def take_over(self) -> None:
         """Ask the sender to take the lease as soon as it is free."""
-        self._call(self._sender.take_over)
+        self._call(lambda: self.sender.take_over())
 
     def resume_dispatch(self, reason: str = "resumed by user") -> None:
         """Lift a credentials stop on the user's word."""
-        self._call(lambda: self._sender.resume_dispatch(reason))
+        self._call(lambda: self.sender.resume_dispatch(reason))
 
     def set_token(self, token: str) -> None:
         """Use a new gateway token from now on."""
-        self._call(lambda: self._sender.set_token(token))
+        self._call(lambda: self.sender.set_token(token))
 
     def wake(self) -> None:
         """Look at the store again now."""
-        self._sender.wake()  # already thread-safe
+        if self._sender is not None:
+            self._sender.wake()  # already thread-safe
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         """Run ``coro`` on the sender's loop (for jobs that must live beside the sender)."""
@@ -201,13 +233,23 @@ class SenderThread:
         asyncio.set_event_loop(loop)
         loop.call_soon(self._ready.set)
         try:
-            loop.run_until_complete(self._sender.run())
+            sender = self._sender
+            if sender is None:
+                assert self._build is not None
+                sender = self._build()  # its imports happen here, not on the caller's thread
+                for callback in self._listeners:
+                    sender.add_listener(callback)
+                self._sender = sender
+            for hook in self._on_built:
+                hook(sender)
+            loop.run_until_complete(sender.run())
         except BaseException as exc:  # reported to whoever awaits run()
             log.exception("the sender stopped on an error")
             self._finished.set_exception(exc)
         else:
             self._finished.set_result(None)
         finally:
+            self._ready.set()  # a build that failed must not keep start() waiting
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
@@ -229,7 +271,7 @@ class SenderThread:
         if loop is None or loop.is_closed() or self._finished.done():
             return
         # The coroutine is made on the sender's loop too, not merely run there.
-        future = asyncio.run_coroutine_threadsafe(_awaited(self._sender.stop), loop)
+        future = asyncio.run_coroutine_threadsafe(_awaited(lambda: self.sender.stop()), loop)
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), timeout)
             await asyncio.wait_for(asyncio.wrap_future(self._finished), timeout)
