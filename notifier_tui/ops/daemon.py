@@ -137,6 +137,7 @@ async def serve(
     install_daily_report(sender, store, settings)
     metrics: MetricsServer | None = None
     fronts: list[Front] = []
+    fronts_closed: asyncio.Task[None] | None = None
     code = Exit.OK
     try:
         try:
@@ -174,6 +175,9 @@ async def serve(
         watch.cancel()
         if on_stopping is not None:
             on_stopping()
+        # The fronts close while the sender stops, not after it: their bound then
+        # overlaps the sender's instead of adding to it.
+        fronts_closed = asyncio.create_task(_stop_fronts(fronts))
         if task in done:
             # The sender ended on its own: only an error does that.
             failure = task.exception()
@@ -190,10 +194,9 @@ async def serve(
                 code = Exit.ERROR
                 _report_unclean_stop(settings, result, left)
     finally:
-        for front in reversed(fronts):
-            # Bounded: a browser or API client never holds up the stop.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(front.stop(), FRONT_STOP_TIMEOUT)
+        if fronts_closed is None:
+            fronts_closed = asyncio.create_task(_stop_fronts(fronts))
+        await fronts_closed
         if metrics is not None:
             # shutdown() waits for the server thread's poll: not on the loop.
             await asyncio.to_thread(metrics.close)
@@ -204,6 +207,19 @@ async def serve(
         log.error("the store is still busy; exiting without closing it")
     log.info("daemon stopped (exit status %d)", code)
     return code, closed
+
+
+async def _stop_fronts(fronts: list[Front]) -> None:
+    """Close the API and the web UI together, within FRONT_STOP_TIMEOUT whatever clients do."""
+    if not fronts:
+        return
+    stops = [asyncio.create_task(front.stop()) for front in fronts]
+    _, pending = await asyncio.wait(stops, timeout=FRONT_STOP_TIMEOUT)
+    for task in pending:
+        task.cancel()
+    for task in stops:
+        if not task.cancelled() and task.done() and task.exception() is not None:
+            log.warning("a front did not close cleanly: %r", task.exception())
 
 
 def _report_unclean_stop(settings: Settings, result: shutdown.StopResult, left: int | None) -> None:
