@@ -30,6 +30,7 @@ from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings, sender_config
 from notifier_tui.settings.logs import LogRing
 from notifier_tui.settings.paths import data_dir
+from notifier_tui.settings.zones import display_zone, machine_zone
 from notifier_tui.ui.bridge import Coalescer, SenderBridge
 from notifier_tui.ui.hangup import detach_output, exit_without_terminal, terminal_hung_up
 from notifier_tui.ui.live import LiveApp
@@ -43,7 +44,6 @@ from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
 from notifier_tui.ui.widgets.header import SCREENS
 from notifier_tui.ui.workers import report_worker_failure
-from notifier_tui.ui.zone import display_zone, machine_zone
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
@@ -112,7 +112,7 @@ class NotifierApp(LiveApp):
         self.log_ring = log_ring if log_ring is not None else LogRing()
         self.clock: Callable[[], datetime] = clock or _utcnow
         self.simulator = simulator
-        self.display_tz: tzinfo = display_zone(settings)
+        self.display_tz: tzinfo = display_zone(settings.display_timezone)
         """The one zone every time is shown and typed in (``settings.display_timezone``)."""
         self.log_zone: tzinfo = machine_zone()
         """The zone the log's lines were written in (logging uses the machine's local time)."""

@@ -31,7 +31,6 @@ from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
 from notifier_tui.ui.screens.too_small import TooSmallScreen
 from notifier_tui.ui.widgets.header import StatusHeader, health_text, sending_text, tabs_text
-from notifier_tui.ui.zone import machine_zone
 from tests.ui.conftest import (
     SIZE,
     T0,
@@ -370,12 +369,3 @@ async def test_one_display_timezone_everywhere_and_labelled(
         # Written at 13:00:01 in Moscow (the test's log zone): 20:00:01 in Vladivostok.
         assert "20:00:01 INFO    ui: hello" in screen_text(app)
         assert "times in +10" in screen_text(app)
-
-
-def test_the_machine_zone_is_found_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
-    assert str(machine_zone(tmp_path / "none")) == "Asia/Tokyo"
-    monkeypatch.delenv("TZ")
-    link = tmp_path / "localtime"
-    link.symlink_to("/usr/share/zoneinfo/Europe/Samara")
-    assert str(machine_zone(link)) == "Europe/Samara"
