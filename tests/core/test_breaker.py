@@ -20,7 +20,6 @@ from notifier_tui.core.sending.breaker import (
     BreakerTransition,
     CircuitBreaker,
     Permit,
-    backoff_delay,
 )
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
@@ -409,12 +408,3 @@ def test_dead_gateway_costs_about_one_request_a_second() -> None:
     requests = simulate(lambda t, rng: t < 1.0, until=61.0)
     dead = [t for t, _ in requests if t >= 1.5]
     assert 28 <= len(dead) <= 61  # one scout per 1-2 s for a minute
-
-
-@pytest.mark.parametrize(
-    ("attempt", "base", "cap", "ceiling"),
-    [(1, 1.0, 300.0, 1.0), (2, 1.0, 300.0, 2.0), (5, 1.0, 300.0, 16.0), (20, 1.0, 300.0, 300.0)],
-)
-def test_backoff_ceiling(attempt: int, base: float, cap: float, ceiling: float) -> None:
-    assert backoff_delay(attempt, base, cap, lambda lo, hi: hi) == ceiling
-    assert backoff_delay(attempt, base, cap, lambda lo, hi: lo) == 0.0

@@ -1,4 +1,4 @@
-"""Circuit breaker and retry backoff: how the sender treats a failing gateway.
+"""Circuit breaker: how the sender treats a failing gateway (backoff is in :mod:`.backoff`).
 
 The breaker judges the gateway, not one request (docs/domain.md rule 5): it
 opens on the failure rate of its recent answers, and closes on the share of a
@@ -48,7 +48,6 @@ against the current state.
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -61,7 +60,6 @@ __all__ = [
     "BreakerTransition",
     "CircuitBreaker",
     "Permit",
-    "backoff_delay",
 ]
 
 
@@ -423,15 +421,3 @@ class CircuitBreaker:
         if self.on_change is not None:
             due = self._probe_due if new is BreakerState.OPEN else None
             self.on_change(BreakerTransition(old, new, now, reason, due))
-
-
-def backoff_delay(
-    attempt: int, base: float, cap: float, rng: Callable[[float, float], float] = random.uniform
-) -> float:
-    """Exponential backoff with full jitter: uniform in ``[0, min(cap, base * 2**(attempt-1))]``.
-
-    Full jitter spreads retries of a burst that failed together, so a gateway
-    coming back is not hit by all of them in the same instant.
-    """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return rng(0.0, ceiling)
