@@ -64,18 +64,26 @@ class FakeClock:
     def monotonic(self) -> float:
         return self._mono
 
+    def _sleeper(self, seconds: float) -> tuple[float, int, asyncio.Future[None]]:
+        """Register a wake-up ``seconds`` from now, at once (not when a task first runs)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (self._mono + seconds, next(self._ids), future)
+        self._sleepers.append(entry)
+        return entry
+
+    def _forget(self, entry: tuple[float, int, asyncio.Future[None]]) -> None:
+        if entry in self._sleepers:
+            self._sleepers.remove(entry)
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (self._mono + seconds, next(self._ids), future)
-        self._sleepers.append(entry)
+        entry = self._sleeper(seconds)
         try:
-            await future
+            await entry[2]
         finally:
-            if entry in self._sleepers:
-                self._sleepers.remove(entry)
+            self._forget(entry)
 
     async def wait(self, event: asyncio.Event, timeout: float) -> bool:
         if event.is_set():
@@ -83,12 +91,13 @@ class FakeClock:
         if timeout <= 0:
             await asyncio.sleep(0)
             return event.is_set()
-        sleeper = asyncio.ensure_future(self.sleep(timeout))
+        entry = self._sleeper(timeout)
         waiter = asyncio.ensure_future(event.wait())
         try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({entry[2], waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
+            self._forget(entry)
+            entry[2].cancel()
             waiter.cancel()
         return event.is_set()
 

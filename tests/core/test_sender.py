@@ -409,6 +409,7 @@ async def test_stop_hands_unanswered_messages_back(
     async with run:
         await until(lambda: run.sender.in_flight == 4)
         stopping = asyncio.create_task(run.sender.stop())
+        await until(lambda: not run.sender.workers.accepting)  # the grace has begun
         await tick(clock, 0.45, step=0.05)
         assert not stopping.done()  # requests in flight still have their grace
         await tick(clock, 0.1, step=0.05)
