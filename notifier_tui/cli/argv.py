@@ -8,6 +8,7 @@ from collections.abc import Sequence
 SIM_COMMAND = "gateway-sim"
 
 _PAST = re.compile(r"-\s*[0-9]+\s*[smhdw]", re.I)
+_WHEN_OPTIONS = ("--start", "--end", "--since")  # options that take a WHEN
 
 
 def glue_past_when(argv: list[str]) -> list[str]:
@@ -21,7 +22,7 @@ def glue_past_when(argv: list[str]) -> list[str]:
         arg = argv[i]
         if arg == SIM_COMMAND:
             return out + argv[i:]
-        if arg in ("--start", "--end") and i + 1 < len(argv) and _PAST.fullmatch(argv[i + 1]):
+        if arg in _WHEN_OPTIONS and i + 1 < len(argv) and _PAST.fullmatch(argv[i + 1]):
             out.append(f"{arg}={argv[i + 1]}")
             i += 2
             continue

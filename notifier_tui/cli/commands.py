@@ -267,3 +267,9 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("mailing", "list"): mailing_list,
     ("stats", None): stats,
 }
+
+# Issue 13's commands (stop list, audit, preview, clone, test send, stats --csv);
+# imported last, as that module reuses this one's Output and _period.
+from notifier_tui.cli.campaign_commands import HANDLERS as _CAMPAIGN  # noqa: E402
+
+HANDLERS.update(_CAMPAIGN)

@@ -191,14 +191,16 @@ def overall(stats: OverallStats, zone: tzinfo) -> str:
                 local(m.end_at, zone),
                 m.total,
                 *counts.values(),
+                m.segments_sent,
                 one_line(m.text, 32),
             )
         )
     totals = full_counts(stats.by_status)
-    rows.append(("", "total", "", "", stats.total, *totals.values(), ""))
-    numeric = range(4, 5 + len(ALL_STATUSES))
+    rows.append(("", "total", "", "", stats.total, *totals.values(), stats.segments_sent, ""))
+    # SEGMENTS: SMS segments billed for the sent messages (core/segments.py).
+    numeric = range(4, 6 + len(ALL_STATUSES))
     return table(
-        ("ID", "STATE", "START", "END", "TOTAL", *_STATUS_HEADERS, "TEXT"),
+        ("ID", "STATE", "START", "END", "TOTAL", *_STATUS_HEADERS, "SEGMENTS", "TEXT"),
         rows,
         right=(0, *numeric),
     )
@@ -212,6 +214,11 @@ def detail(d: MailingDetail, status: str | None, zone: tzinfo) -> str:
             ("mailing", f"{m.id} ({m.state})"),
             ("period", f"{local(m.start_at, zone)} - {local(m.end_at, zone)}"),
             ("text", one_line(m.text, 60)),
+            (
+                "sms",
+                f"{m.segments.segments} segment(s) per message ({m.segments.encoding}),"
+                f" {m.segments_sent} segment(s) sent",
+            ),
         ]
     )
     counts = table(

@@ -12,6 +12,7 @@ from typing import Any
 
 from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.rules import MailingState, MessageStatus
+from notifier_tui.core.segments import SegmentCount, count_segments
 
 OPEN_STATUSES: tuple[str, ...] = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
 """Statuses of a message still to be sent or in flight: "open" means these, everywhere."""
@@ -69,10 +70,24 @@ class MailingRecord:
         """Messages in a final status."""
         return sum(self.by_status.values()) - open_count(self.by_status)
 
+    @property
+    def segments(self) -> SegmentCount:
+        """What its text costs per message, as the operator bills it."""
+        return count_segments(self.text)
+
+    @property
+    def segments_sent(self) -> int:
+        """Segments billed for its sent messages."""
+        return self.segments.segments * self.by_status.get(MessageStatus.SENT.value, 0)
+
     def to_json(self) -> dict[str, Any]:
+        seg = self.segments
         return {
             "id": self.id,
             "text": self.text,
+            "encoding": str(seg.encoding),
+            "segments": seg.segments,
+            "segments_sent": self.segments_sent,
             "start_at": _iso(self.start_at),
             "end_at": _iso(self.end_at),
             "operator_codes": list(self.operator_codes),

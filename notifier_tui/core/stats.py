@@ -91,11 +91,23 @@ class OverallStats:
                     "state": str(m.state),
                     "total": m.total,
                     "by_status": full_counts(m.by_status),
+                    "encoding": str(m.segments.encoding),
+                    "segments": m.segments.segments,
+                    "segments_sent": m.segments_sent,
                 }
                 for m in self.mailings
             ],
-            "totals": {"total": self.total, "by_status": full_counts(self.by_status)},
+            "totals": {
+                "total": self.total,
+                "by_status": full_counts(self.by_status),
+                "segments_sent": self.segments_sent,
+            },
         }
+
+    @property
+    def segments_sent(self) -> int:
+        """Segments billed for every sent message of every mailing."""
+        return sum(m.segments_sent for m in self.mailings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,7 @@ class MailingDetail:
             "mailing": self.mailing.to_json(),
             "by_status": full_counts(self.by_status),
             "by_error": dict(self.by_error),
+            "segments_sent": self.mailing.segments_sent,
             "messages": [m.to_json() for m in self.messages],
         }
 

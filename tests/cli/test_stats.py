@@ -12,7 +12,10 @@ from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.core.store import Store
 from tests.cli.conftest import Run, assert_bad_input, dump, phone
 
-MAILING_KEYS = {"id", "text", "start_at", "end_at", "state", "total", "by_status"}
+MAILING_KEYS = {
+    "id", "text", "start_at", "end_at", "state", "total", "by_status",
+    "encoding", "segments", "segments_sent",
+}  # fmt: skip
 MESSAGE_KEYS = {
     "id", "client_id", "phone", "status", "created_at", "sent_at", "attempts", "last_error",
     "error_class",
@@ -61,7 +64,7 @@ def test_overall_json_shape(ok, sent_mailing: int) -> None:
         "pending": 2, "sending": 0, "sent": 2, "failed": 1, "expired": 0, "cancelled": 0
     }  # fmt: skip
     assert doc["mailings"][0]["total"] == 0
-    assert set(doc["totals"]) == {"total", "by_status"}
+    assert set(doc["totals"]) == {"total", "by_status", "segments_sent"}
     assert doc["totals"]["total"] == 5
     assert doc["totals"]["by_status"] == first["by_status"]
 
@@ -70,14 +73,14 @@ def test_empty_store(ok, cli: Run) -> None:
     doc = ok("stats")
     assert doc == {
         "mailings": [],
-        "totals": {"total": 0, "by_status": dict.fromkeys(ALL_STATUSES, 0)},
+        "totals": {"total": 0, "by_status": dict.fromkeys(ALL_STATUSES, 0), "segments_sent": 0},
     }
     assert cli("stats").code == 0
 
 
 def test_one_mailing_json_shape(ok, sent_mailing: int) -> None:
     doc = ok("stats", "1")
-    assert set(doc) == {"mailing", "by_status", "by_error", "messages"}
+    assert set(doc) == {"mailing", "by_status", "by_error", "segments_sent", "messages"}
     assert doc["mailing"]["id"] == 1
     assert set(doc["mailing"]) >= MAILING_KEYS
     assert doc["by_status"]["sent"] == 2
@@ -116,9 +119,9 @@ def test_text_output(cli: Run, sent_mailing: int) -> None:
     overall = cli("stats").out.splitlines()
     assert overall[0].split() == [
         "ID", "STATE", "START", "END", "TOTAL",
-        "PENDING", "SENDING", "SENT", "FAILED", "EXPIRED", "CANCELLED", "TEXT",
+        "PENDING", "SENDING", "SENT", "FAILED", "EXPIRED", "CANCELLED", "SEGMENTS", "TEXT",
     ]  # fmt: skip
-    assert overall[-1].split() == ["total", "5", "2", "0", "2", "1", "0", "0"]
+    assert overall[-1].split() == ["total", "5", "2", "0", "2", "1", "0", "0", "2"]
 
     one = cli("stats", "1").out
     assert "mailing: 1 (active)" in one

@@ -55,7 +55,11 @@ def test_overall_json_shape_and_counts(store: Store, populated: dict[str, int]) 
     by_id = {m["id"]: m for m in data["mailings"]}
     assert set(by_id) == set(populated.values())
     for m in data["mailings"]:
-        assert set(m) == {"id", "text", "start_at", "end_at", "state", "total", "by_status"}
+        assert set(m) == {
+            "id", "text", "start_at", "end_at", "state", "total", "by_status",
+            "encoding", "segments", "segments_sent",
+        }  # fmt: skip
+        assert m["segments_sent"] == m["segments"] * m["by_status"]["sent"]
         assert list(m["by_status"]) == list(ALL_STATUSES)  # every status, zeros included
         assert _iso_aware(m["start_at"]) and _iso_aware(m["end_at"])
         assert m["total"] == sum(m["by_status"].values())
@@ -77,6 +81,7 @@ def test_overall_json_shape_and_counts(store: Store, populated: dict[str, int]) 
     assert set(later["by_status"].values()) == {0}
     totals = data["totals"]
     assert totals["total"] == 10
+    assert totals["segments_sent"] == sum(m["segments_sent"] for m in data["mailings"])
     assert totals["by_status"] == {
         "pending": 1,
         "sending": 1,
@@ -91,7 +96,7 @@ def test_overall_empty_store(store: Store) -> None:
     data = store.overall_stats().to_json()
     assert data == {
         "mailings": [],
-        "totals": {"total": 0, "by_status": dict.fromkeys(ALL_STATUSES, 0)},
+        "totals": {"total": 0, "by_status": dict.fromkeys(ALL_STATUSES, 0), "segments_sent": 0},
     }
 
 
@@ -99,7 +104,7 @@ def test_detail_json_shape(store: Store, populated: dict[str, int]) -> None:
     detail = store.mailing_stats(populated["a"])
     data = detail.to_json()
     json.dumps(data)
-    assert set(data) == {"mailing", "by_status", "by_error", "messages"}
+    assert set(data) == {"mailing", "by_status", "by_error", "segments_sent", "messages"}
     assert data["mailing"]["id"] == populated["a"]
     assert data["by_status"]["sent"] == 3
     assert list(data["by_status"]) == list(ALL_STATUSES)

@@ -15,15 +15,17 @@ The facade only delegates: each job lives in its own part
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from notifier_tui.core import rules, stats
+from notifier_tui.core.audit import Action, Surface, diff
 from notifier_tui.core.records import (
     Claim,
     ClientRecord,
@@ -35,13 +37,17 @@ from notifier_tui.core.records import (
 )
 from notifier_tui.core.store import schema as tables
 from notifier_tui.core.store.audience import Audience
+from notifier_tui.core.store.audit import AuditTrail
 from notifier_tui.core.store.base import StoreContext
+from notifier_tui.core.store.campaign import Campaign
+from notifier_tui.core.store.campaign_ops import CampaignOps
 from notifier_tui.core.store.clients import Clients
 from notifier_tui.core.store.csvio import read_client_csv
 from notifier_tui.core.store.dispatch import Dispatch, DispatchStep, data_version
 from notifier_tui.core.store.imports import Importer
 from notifier_tui.core.store.lease import Leases
 from notifier_tui.core.store.mailings import Mailings
+from notifier_tui.core.store.stoplist import StopList
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,8 +59,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
-    """A validated view of one SQLite store file."""
+def _client_fields(c: ClientRecord | None) -> dict[str, object]:
+    """What the audit trail records of a client."""
+    if c is None:
+        return {}
+    return {
+        "phone": c.phone,
+        "operator_code": c.operator_code,
+        "tag": c.tag,
+        "timezone": c.timezone,
+    }
+
+
+def _mailing_fields(m: MailingRecord | None) -> dict[str, object]:
+    """What the audit trail records of a mailing."""
+    if m is None:
+        return {}
+    return {
+        "start_at": m.start_at.isoformat(),
+        "end_at": m.end_at.isoformat(),
+        "text": m.text,
+        "operator_codes": list(m.operator_codes),
+        "tags": list(m.tags),
+        "window": m.window,
+    }
+
+
+class Store(CampaignOps):
+    """A validated view of one SQLite store file.
+
+    Every operator action (client and mailing changes, imports, pause, resume,
+    cancel, stop-list changes, test sends, a lease take-over) appends an audit
+    row in its own transaction; :attr:`surface` says which surface acted
+    (``ui`` unless whoever opened the store sets ``cli``, ``api`` or ``daemon``).
+    """
 
     def __init__(
         self,
@@ -62,6 +100,7 @@ class Store:
         *,
         default_timezone: str = "Europe/Moscow",
         clock: Callable[[], datetime] = utcnow,
+        surface: Surface | str = Surface.UI,
     ) -> None:
         self.path = Path(path)
         self.db = tables.open_database(self.path)
@@ -70,6 +109,9 @@ class Store:
         )
         self._executor: ThreadPoolExecutor | None = None
         self._listeners: list[Callable[[], None]] = []
+        # Notices held back while an audited change is not yet committed (see _audited).
+        self._holding = False
+        self._held = False
         self._lock = threading.Lock()
         self.audience = Audience(self._ctx)
         self.clients = Clients(self._ctx, self.audience)
@@ -77,6 +119,29 @@ class Store:
         self.mailings = Mailings(self._ctx, self.audience)
         self.dispatch = Dispatch(self._ctx, self.audience)
         self.leases = Leases(self._ctx)
+        self.audit = AuditTrail(self._ctx, surface)
+        self.stoplist = StopList(self._ctx, self.audience)
+        self.campaign = Campaign(self._ctx)
+
+    @contextlib.contextmanager
+    def _audited(self) -> Iterator[None]:
+        """One transaction for a change and its audit row; listeners hear after it commits.
+
+        The parts' own ``@writes`` transactions nest inside it as savepoints,
+        so their notices are held back here until the outer commit.
+        """
+        if self._holding:
+            with self.db.atomic("IMMEDIATE"):
+                yield
+            return
+        self._holding, self._held = True, False
+        try:
+            with self.db.atomic("IMMEDIATE"):
+                yield
+        finally:
+            self._holding = False
+        if self._held:
+            self._notify()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -109,6 +174,9 @@ class Store:
             self._listeners.remove(callback)
 
     def _notify(self) -> None:
+        if self._holding:
+            self._held = True
+            return
         for callback in list(self._listeners):
             callback()
 
@@ -136,7 +204,10 @@ class Store:
         timezone: str | None = None,
         operator_code: str | None = None,
     ) -> ClientRecord:
-        return self.clients.create(phone, tag, timezone, operator_code)
+        with self._audited():
+            c = self.clients.create(phone, tag, timezone, operator_code)
+            self.audit.record(Action.CLIENT_CREATE, "client", c.id, diff({}, _client_fields(c)))
+        return c
 
     def update_client(
         self,
@@ -147,12 +218,21 @@ class Store:
         timezone: str | None = None,
         operator_code: str | None = None,
     ) -> ClientRecord:
-        return self.clients.update(
-            client_id, phone=phone, tag=tag, timezone=timezone, operator_code=operator_code
-        )
+        with self._audited():
+            old = self.clients.get(client_id)
+            c = self.clients.update(
+                client_id, phone=phone, tag=tag, timezone=timezone, operator_code=operator_code
+            )
+            change = diff(_client_fields(old), _client_fields(c))
+            self.audit.record(Action.CLIENT_UPDATE, "client", c.id, change)
+        return c
 
     def delete_client(self, client_id: int) -> None:
-        self.clients.delete(client_id)
+        with self._audited():
+            old = self.clients.get(client_id)
+            self.clients.delete(client_id)
+            change = diff(_client_fields(old), {})
+            self.audit.record(Action.CLIENT_DELETE, "client", client_id, change)
 
     def list_clients(
         self,
@@ -180,11 +260,17 @@ class Store:
         self, rows: Iterable[tuple[int, dict[str, str]]], *, skip_invalid: bool = False
     ) -> ImportResult:
         """See :meth:`Importer.import_rows`."""
-        return self.importer.import_rows(rows, skip_invalid=skip_invalid)
+        # Not one transaction with the import: it stages rows without the write lock
+        # (imports.py), which an enclosing transaction would hold throughout.
+        result = self.importer.import_rows(rows, skip_invalid=skip_invalid)
+        with self._audited():
+            counts = {"imported": result.imported, "skipped": len(result.errors)}
+            self.audit.record(Action.CLIENT_IMPORT, "client", None, counts)
+        return result
 
     def import_csv(self, path: Path | str, *, skip_invalid: bool = False) -> ImportResult:
         """Import clients from a CSV with header ``phone,tag,timezone[,operator_code]``."""
-        return self.importer.import_rows(read_client_csv(path), skip_invalid=skip_invalid)
+        return self.import_rows(read_client_csv(path), skip_invalid=skip_invalid)
 
     def export_csv(self, path: Path | str) -> int:
         """Write every client in the import format; returns the row count."""
@@ -207,7 +293,11 @@ class Store:
         tags: Iterable[str] = (),
         window: str | None = None,
     ) -> MailingRecord:
-        return self.mailings.create(start_at, end_at, text, operator_codes, tags, window)
+        with self._audited():
+            m = self.mailings.create(start_at, end_at, text, operator_codes, tags, window)
+            change = diff({}, _mailing_fields(m))
+            self.audit.record(Action.MAILING_CREATE, "mailing", m.id, change)
+        return m
 
     def update_mailing(
         self,
@@ -221,27 +311,49 @@ class Store:
         window: str | None = None,
     ) -> MailingRecord:
         """Change a mailing; ``window=""`` removes the window, ``None`` keeps it."""
-        return self.mailings.update(
-            mailing_id,
-            start_at=start_at,
-            end_at=end_at,
-            text=text,
-            operator_codes=operator_codes,
-            tags=tags,
-            window=window,
-        )
+        with self._audited():
+            old = self.mailings.get(mailing_id)
+            m = self.mailings.update(
+                mailing_id,
+                start_at=start_at,
+                end_at=end_at,
+                text=text,
+                operator_codes=operator_codes,
+                tags=tags,
+                window=window,
+            )
+            change = diff(_mailing_fields(old), _mailing_fields(m))
+            self.audit.record(Action.MAILING_UPDATE, "mailing", m.id, change)
+        return m
 
     def delete_mailing(self, mailing_id: int) -> None:
-        self.mailings.delete(mailing_id)
+        with self._audited():
+            old = self.mailings.get(mailing_id)
+            self.mailings.delete(mailing_id)
+            change = diff(_mailing_fields(old), {})
+            self.audit.record(Action.MAILING_DELETE, "mailing", mailing_id, change)
+
+    def _mailing_action(
+        self, action: Action, method: Callable[[int], MailingRecord], mailing_id: int
+    ) -> MailingRecord:
+        with self._audited():
+            old = self.mailings.get(mailing_id)
+            m = method(mailing_id)
+            change = diff(
+                {"paused": old.paused, "cancelled": old.cancelled},
+                {"paused": m.paused, "cancelled": m.cancelled},
+            )
+            self.audit.record(action, "mailing", mailing_id, change)
+        return m
 
     def pause_mailing(self, mailing_id: int) -> MailingRecord:
-        return self.mailings.pause(mailing_id)
+        return self._mailing_action(Action.MAILING_PAUSE, self.mailings.pause, mailing_id)
 
     def resume_mailing(self, mailing_id: int) -> MailingRecord:
-        return self.mailings.resume(mailing_id)
+        return self._mailing_action(Action.MAILING_RESUME, self.mailings.resume, mailing_id)
 
     def cancel_mailing(self, mailing_id: int) -> MailingRecord:
-        return self.mailings.cancel(mailing_id)
+        return self._mailing_action(Action.MAILING_CANCEL, self.mailings.cancel, mailing_id)
 
     def audience_count(self, operator_codes: Iterable[str] = (), tags: Iterable[str] = ()) -> int:
         """How many clients a draft filter selects (invalid entries raise)."""
@@ -311,7 +423,18 @@ class Store:
     def acquire_lease(
         self, owner: str, pid: int, host: str, role: str, ttl: float, now: datetime | None = None
     ) -> bool:
-        return self.leases.acquire(owner, pid, host, role, ttl, now)
+        """Take the lease if free; taking it from another owner is recorded as a take-over."""
+        with self._audited():
+            before = self.leases.holder(1e9, now)  # any age: a stale holder is taken over too
+            taken = self.leases.acquire(owner, pid, host, role, ttl, now)
+            if taken and before is not None and before.owner != owner:
+                self.audit.record(
+                    Action.LEASE_TAKE_OVER,
+                    "lease",
+                    None,
+                    {"holder": {"old": before.describe(), "new": f"{role} pid {pid} on {host}"}},
+                )
+        return taken
 
     def heartbeat(self, owner: str, now: datetime | None = None) -> bool:
         return self.leases.heartbeat(owner, now)
