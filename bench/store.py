@@ -13,6 +13,12 @@
     limit=100): the median of R runs each.
 (c) claim_due(limit=500) and record_outcomes of those 500 as sent on that store:
     ms per batch (median over 20 batches).
+(d) Store.import_csv of a --big-import row CSV (default 1,000,000) into a new
+    store, in a child process of its own: seconds, peak RSS, and the longest
+    stretch a probe connection could not take the write lock (BEGIN IMMEDIATE
+    with no busy wait, every 20 ms), which is what the sender would wait.
+    Baseline in the same run, also in a child: a raw csv.reader pass over the
+    same file (seconds, peak RSS). --big-import 0 skips (d).
 
 Figures vary ±20% between runs on shared machines; the ratio in (a) is measured
 side by side and is what to compare.
@@ -22,11 +28,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
+import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -197,17 +207,114 @@ def bench_dispatch(store: Store, batches: int = 20) -> tuple[float, float, int]:
     return statistics.median(claim_ms), statistics.median(record_ms), claimed // batches
 
 
+def write_big_csv(path: Path, n: int) -> None:
+    """n clients, written as generated (the list of rows is never built)."""
+    rng = random.Random(3)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["phone", "tag", "timezone"])
+        for i in range(n):
+            op = OPERATORS[i % len(OPERATORS)]
+            writer.writerow((f"7{op}{i:07d}", rng.choice(TAGS), rng.choice(ZONES)))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_parse(csv_path: str) -> dict[str, float]:
+    t0 = time.perf_counter()
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = sum(1 for _ in csv.reader(fh)) - 1
+    return {"seconds": time.perf_counter() - t0, "rss_mb": _peak_rss_mb(), "rows": rows}
+
+
+def child_import(csv_path: str, db_path: str) -> dict[str, float]:
+    store = Store(db_path)
+    stop = threading.Event()
+    longest = [0.0]
+
+    def probe() -> None:
+        conn = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        blocked_since: float | None = None
+        while not stop.is_set():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                blocked_since = None
+            except sqlite3.OperationalError:
+                now = time.perf_counter()
+                blocked_since = blocked_since or now
+                longest[0] = max(longest[0], now - blocked_since)
+            stop.wait(0.02)
+        conn.close()
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+    result = store.import_csv(csv_path)
+    seconds = time.perf_counter() - t0
+    stop.set()
+    thread.join()
+    store.close()
+    return {
+        "seconds": seconds,
+        "rss_mb": _peak_rss_mb(),
+        "rows": result.imported,
+        "longest_lock_s": longest[0],
+    }
+
+
+def run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def bench_big_import(workdir: Path, n: int) -> list[tuple[str, str]]:
+    path = workdir / "big.csv"
+    write_big_csv(path, n)
+    parse = run_child("parse", str(path))
+    imp = run_child("import", str(path), str(workdir / "big.db"))
+    assert imp["rows"] == n, imp
+    return [
+        (
+            f"import_csv, {n:,} clients (own process)",
+            f"{imp['seconds']:.1f} s, peak RSS {imp['rss_mb']:.0f} MB",
+        ),
+        ("  longest wait for the write lock meanwhile", f"{imp['longest_lock_s'] * 1000:.0f} ms"),
+        (
+            "raw csv.reader pass, same file (own process)",
+            f"{parse['seconds']:.1f} s, peak RSS {parse['rss_mb']:.0f} MB",
+        ),
+        ("  ratio import / raw parse", f"{imp['seconds'] / parse['seconds']:.1f}x"),
+    ]
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        what, *paths = sys.argv[2:]
+        figures = child_parse(*paths) if what == "parse" else child_import(*paths)
+        print(json.dumps(figures))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--mailings", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--big-import", type=int, default=1_000_000)
+    parser.add_argument("--only-import", action="store_true", help="run (d) alone")
     args = parser.parse_args()
 
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="notifier-bench-") as tmp:
         workdir = Path(tmp)
+        if args.big_import:
+            rows += bench_big_import(workdir, args.big_import)
+        if args.only_import:
+            print_rows(rows)
+            return
         store, store_rate, raw_rate = bench_import(workdir, args.clients)
         rows.append((f"import_csv, {args.clients:,} clients", f"{store_rate:,.0f} rows/s"))
         rows.append(("raw sqlite3 executemany, same rows", f"{raw_rate:,.0f} rows/s"))
@@ -243,7 +350,10 @@ def main() -> None:
         per_message_us = (claim + record) / max(per_batch, 1) * 1000
         rows.append(("  claim + record per message", f"{per_message_us:.0f} µs"))
         store.close()
+    print_rows(rows)
 
+
+def print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(label) for label, _ in rows)
     print(f"{'what':<{width}}  figure")
     print(f"{'-' * width}  {'-' * 28}")

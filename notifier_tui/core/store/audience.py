@@ -120,18 +120,29 @@ class Audience(Part):
             )
         )
 
-    def materialize(self, mailing: Mailing, now: datetime, client_id: int | None = None) -> int:
+    def materialize(
+        self,
+        mailing: Mailing,
+        now: datetime,
+        client_id: int | None = None,
+        after_id: int | None = None,
+    ) -> int:
         """One pending message per matching client that has none yet; returns how many.
 
         A phone that already has a message in this mailing gets no second one,
         whoever holds it now: a client deleted and added again with the same
         phone is the same person, who got (or will get) the first message.
-        ``client_id`` limits this to one client (which may not match at all).
+        ``client_id`` limits this to one client (which may not match at all),
+        ``after_id`` to clients with a larger id (the ones an import just added:
+        ids only grow), so an import does not rescan every client it did not add.
         """
         where, params = AudienceFilter.of(mailing).sql()
         if client_id is not None:
             where += " AND c.id = ?"
             params.append(client_id)
+        if after_id is not None:
+            where += " AND c.id > ?"
+            params.append(after_id)
         cursor = execute(
             self.db,
             "INSERT OR IGNORE INTO message"
@@ -143,11 +154,11 @@ class Audience(Part):
         )
         return int(cursor.rowcount)
 
-    def materialize_live(self) -> None:
-        """Give clients just added their messages in every live mailing (rule 2)."""
+    def materialize_live(self, after_id: int | None = None) -> None:
+        """Give clients just added (ids above ``after_id``) their messages in live mailings."""
         now = self.clock()
         for mailing in self.live_mailings(now):
-            self.materialize(mailing, now)
+            self.materialize(mailing, now, after_id=after_id)
 
     def resync_mailing(self, mailing: Mailing) -> None:
         """Rule 2 after a live mailing's filter changed."""
