@@ -60,7 +60,8 @@ class CredentialsStop:
         """The gateway refused the token; True when this started the stop."""
         started = self.error is None
         self.error = reason
-        self._probe_busy = False
+        # A probe in flight keeps its slot (it frees it when it ends); refusals
+        # of requests that left before the stop only push the next probe back.
         self._probe_at = self._timer.monotonic() + self.probe_interval
         return started
 
