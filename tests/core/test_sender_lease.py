@@ -23,7 +23,7 @@ from notifier_tui.core import events as ev
 from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from tests.core.conftest import FakeClock, message_rows
 from tests.core.test_sender import add_clients, counts, until
 from tests.fakeclock import tick

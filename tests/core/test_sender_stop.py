@@ -19,7 +19,7 @@ import pytest
 
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
-from notifier_tui.sim.simulator import GatewaySimulator, SimulatorConfig
+from notifier_tui.sim import GatewaySimulator, SimulatorConfig
 from tests.core.test_sender import add_clients, counts, until
 
 pytestmark = pytest.mark.timeout(60)
