@@ -138,3 +138,10 @@ def test_diff_and_scrub() -> None:
 def test_an_unknown_surface_is_refused(store: Store) -> None:
     with pytest.raises(ValueError):
         store.surface = "web"
+
+
+async def test_one_call_can_act_as_another_surface(store: Store) -> None:
+    store.surface = Surface.DAEMON
+    await store.run(store.acting_as, "api", store.create_client, phone(1))
+    store.create_client(phone(2))
+    assert [e.surface for e in store.audit_entries()] == ["api", "daemon"]

@@ -9,12 +9,12 @@ daemon record alike. Code on an event loop calls them through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import peewee as pw
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from notifier_tui.core.store.campaign import Campaign
     from notifier_tui.core.store.mailings import Mailings
     from notifier_tui.core.store.stoplist import StopList
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,22 @@ class CampaignOps:
     @surface.setter
     def surface(self, value: Surface | str) -> None:
         self.audit.surface = Surface(value)
+
+    def acting_as(
+        self, surface: Surface | str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Call ``fn`` with the audit surface set to ``surface`` for that call only.
+
+        For a process where two surfaces share one store (the API inside the
+        daemon): ``await store.run(store.acting_as, "api", store.create_client, phone)``.
+        Safe because every call of an open store runs on its one thread, in turn.
+        """
+        before = self.audit.actor
+        self.audit.surface = Surface(surface)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.audit.actor = before
 
     def audit_entries(
         self,
