@@ -101,6 +101,9 @@ def check(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
         raise bad("timeout", "must be positive")
     if values["stop_timeout"] <= 0:
         raise bad("stop_timeout", "must be positive")
+    if values["credentials_probe_interval"] <= 0:
+        raise bad("credentials_probe_interval", "must be positive")
+    _check_breaker(values, bad)
     if not str(values["base_url"]).startswith(("http://", "https://")):
         shown = mask_url(str(values["base_url"]))
         raise bad("base_url", f"must start with http:// or https://, got {shown!r}")
@@ -121,3 +124,20 @@ def check(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
             validate_timezone(zone)
         except ValidationError as err:
             raise bad(name, err.rule) from None
+
+
+def _check_breaker(values: Mapping[str, Any], bad: Any) -> None:
+    """The breaker's thresholds, with the rule each one breaks in the user's words."""
+    if not 1 <= values["breaker_min_calls"] <= values["breaker_window"]:
+        raise bad("breaker_min_calls", "must be at least 1 and at most breaker_window")
+    for name in ("breaker_failure_rate", "breaker_close_share"):
+        if not 0 < values[name] <= 1:
+            raise bad(name, "must be a share above 0 and at most 1")
+    if values["breaker_consecutive_failures"] < 0:
+        raise bad("breaker_consecutive_failures", "must be 0 (off) or more")
+    if not 0 < values["breaker_probe_interval"] <= values["breaker_max_probe_interval"]:
+        raise bad(
+            "breaker_probe_interval", "must be positive and at most breaker_max_probe_interval"
+        )
+    if values["breaker_half_open_calls"] < 1:
+        raise bad("breaker_half_open_calls", "must be at least 1")

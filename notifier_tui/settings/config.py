@@ -57,12 +57,24 @@ class Settings:
     """First retry delay in seconds; doubles each attempt, with full jitter."""
     retry_cap: float = 300.0
     """Longest retry delay in seconds."""
-    breaker_threshold: int = 10
-    """Consecutive transient failures that open the circuit breaker."""
-    breaker_cooldown: float = 5.0
-    """Seconds the breaker stays open before its first probe; doubles up to the max."""
-    breaker_max_cooldown: float = 120.0
-    """Longest breaker cool-down in seconds."""
+    breaker_window: int = 100
+    """The circuit breaker judges the gateway on this many latest answers (and 30 s at most)."""
+    breaker_min_calls: int = 30
+    """Answers the window needs before its failure rate can open the breaker."""
+    breaker_failure_rate: float = 0.6
+    """Share of transient failures in the window that opens the breaker."""
+    breaker_consecutive_failures: int = 25
+    """Transient failures in a row that open it at once (a dead gateway); 0 turns this off."""
+    breaker_probe_interval: float = 1.0
+    """While open, one real message probes the gateway every this many seconds."""
+    breaker_max_probe_interval: float = 2.0
+    """Cap on the probe interval: sending resumes within about this long of a recovery."""
+    breaker_half_open_calls: int = 4
+    """Probes of one half-open trial: the first alone, the rest together once it succeeds."""
+    breaker_close_share: float = 0.5
+    """Share of a half-open trial's probes that must be accepted to close the breaker."""
+    credentials_probe_interval: float = 30.0
+    """While the gateway refuses the token, one message tries it every this many seconds."""
     lease_ttl: float = 5.0
     """Seconds without a heartbeat after which another process may take over sending."""
     stop_timeout: float = 8.0
@@ -234,6 +246,7 @@ def _token_from_file(
 def sender_config(settings: Settings, *, role: str, auto_takeover: bool = True) -> SenderConfig:
     """The sender's knobs out of the settings (the token revealed only here)."""
     # Imported here so reading settings (every CLI call) does not load httpx/aiohttp.
+    from notifier_tui.core.sending.breaker import BreakerConfig
     from notifier_tui.core.sending.sender import SenderConfig
 
     return SenderConfig(
@@ -244,9 +257,18 @@ def sender_config(settings: Settings, *, role: str, auto_takeover: bool = True) 
         timeout=settings.timeout,
         retry_base=settings.retry_base,
         retry_cap=settings.retry_cap,
-        breaker_threshold=settings.breaker_threshold,
-        breaker_cooldown=settings.breaker_cooldown,
-        breaker_max_cooldown=settings.breaker_max_cooldown,
+        breaker=BreakerConfig(
+            window_calls=settings.breaker_window,
+            min_calls=settings.breaker_min_calls,
+            failure_rate=settings.breaker_failure_rate,
+            consecutive_failures=settings.breaker_consecutive_failures,
+            probe_interval=settings.breaker_probe_interval,
+            max_probe_interval=settings.breaker_max_probe_interval,
+            half_open_calls=settings.breaker_half_open_calls,
+            close_share=settings.breaker_close_share,
+        ),
+        credentials_probe_interval=settings.credentials_probe_interval,
+        stop_timeout=settings.stop_timeout,
         lease_ttl=settings.lease_ttl,
         role=role,
         auto_takeover=auto_takeover,

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
+from notifier_tui.core.sending.breaker import BreakerConfig
 from notifier_tui.core.sending.lease_keeper import LeaseSettings
 
 __all__ = ["SenderConfig"]
@@ -27,6 +28,9 @@ class SenderConfig:
     breaker_threshold: int = 10
     breaker_cooldown: float = 5.0
     breaker_max_cooldown: float = 120.0
+    breaker: BreakerConfig | None = None
+    """The breaker's thresholds; when None, the three older knobs above are mapped
+    onto them (:meth:`BreakerConfig.from_legacy`)."""
     lease_ttl: float = 5.0
     role: str = "ui"
     auto_takeover: bool = True
