@@ -87,10 +87,12 @@ def test_version_3_store_keeps_rows_and_stops_reusing_ids(tmp_path: Path, clock:
     path = tmp_path / "v3.db"
     make_v3_store(path)
     with sqlite3.connect(path) as conn:
-        before = conn.execute("SELECT * FROM message ORDER BY id").fetchall()
+        cursor = conn.execute("SELECT * FROM message ORDER BY id")
+        columns = ", ".join(d[0] for d in cursor.description)
+        before = cursor.fetchall()
     store = Store(path, clock=clock)
     try:
-        rows = store.db.execute_sql("SELECT * FROM message ORDER BY id").fetchall()
+        rows = store.db.execute_sql(f"SELECT {columns} FROM message ORDER BY id").fetchall()
         assert rows == before  # every column of every row, ids included
         # The newest mailing goes: its id and its messages' ids stay used.
         store.delete_mailing(2)

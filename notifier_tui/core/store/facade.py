@@ -47,7 +47,27 @@ from notifier_tui.core.store.dispatch import Dispatch, DispatchStep, data_versio
 from notifier_tui.core.store.imports import Importer
 from notifier_tui.core.store.lease import Leases
 from notifier_tui.core.store.mailings import Mailings
+from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.core.store.stoplist import StopList
+
+READS = frozenset(
+    {
+        "get_client",
+        "list_clients",
+        "count_clients",
+        "distinct_tags",
+        "distinct_operators",
+        "export_csv",
+        "get_mailing",
+        "list_mailings",
+        "audience_count",
+        "get_message",
+        "overall_stats",
+        "mailing_stats",
+        "lease_holder",
+    }
+)
+"""Store methods that only read: :meth:`Store.run` runs them on the reader thread."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -108,6 +128,7 @@ class Store(CampaignOps):
             self.db, clock, rules.validate_timezone(default_timezone), self._notify
         )
         self._executor: ThreadPoolExecutor | None = None
+        self._reader: ThreadPoolExecutor | None = None
         self._listeners: list[Callable[[], None]] = []
         # Notices held back while an audited change is not yet committed (see _audited).
         self._holding = False
@@ -158,12 +179,30 @@ class Store(CampaignOps):
     # --- plumbing ------------------------------------------------------------
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a store method on the store's own thread, off the event loop."""
+        """Run a store method on the store's own thread, off the event loop.
+
+        The screens' reads (:data:`READS`) run on a second thread with its own
+        read-only connection: WAL lets them read beside the writer, so a stats
+        view over a million messages never delays the sender's claims and
+        outcomes queued on the writer's thread, nor waits for them.
+        """
+        bound = getattr(fn, "__self__", None) is self
+        reader = bound and getattr(fn, "__name__", "") in READS
         with self._lock:
-            if self._executor is None:
+            if reader and self._reader is None:
+                self._reader = ThreadPoolExecutor(
+                    1, thread_name_prefix="notifier-db-read", initializer=self._read_only
+                )
+            if not reader and self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier-db")
+            executor = self._reader if reader else self._executor
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
+
+    def _read_only(self) -> None:
+        # peewee keeps one connection per thread: this is the reader thread's own,
+        # and query_only makes sure nothing run there can ever write.
+        execute(self.db, "PRAGMA query_only = 1")
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from any thread) after each committed write."""
@@ -185,6 +224,10 @@ class Store(CampaignOps):
         return data_version(self.db)
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.submit(self.db.close).result()
+            self._reader.shutdown(wait=True)
+            self._reader = None
         if self._executor is not None:
             self._executor.submit(self.db.close).result()
             self._executor.shutdown(wait=True)
