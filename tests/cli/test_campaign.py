@@ -155,6 +155,15 @@ def test_preview_of_a_stored_mailing_and_a_draft(ok, cli: Run, db: Path) -> None
     assert dump(db) == before
 
 
+def test_mailing_json_carries_encoding_and_segments(ok) -> None:
+    cyrillic = ok("mailing", "add", "--start", "+1h", "--end", "+2h", "--text", "Ж" * 71)
+    assert (cyrillic["encoding"], cyrillic["segments"]) == ("UCS-2", 2)
+    gsm = ok("mailing", "add", "--start", "+1h", "--end", "+2h", "--text", "€" * 80)
+    assert (gsm["encoding"], gsm["segments"]) == ("GSM-7", 1)
+    listed = ok("mailing", "list")
+    assert [(m["encoding"], m["segments"]) for m in listed] == [("GSM-7", 1), ("UCS-2", 2)]
+
+
 # --- clone -----------------------------------------------------------------------
 
 
@@ -169,6 +178,8 @@ def test_clone_only_the_missed(ok, cli: Run, db: Path) -> None:
     assert dump(db)["message"] == before
     everybody = ok("mailing", "clone", str(m), "--start", "+1h", "--end", "+2h", "--text", "x")
     assert everybody["audience"] == 4
+    ok("stoplist", "add", phone(0))
+    assert ok("mailing", "preview", str(everybody["id"]))["excluded_stop_listed"] == 1
     text = cli("mailing", "clone", str(m), "--only", "failed", "--start", "+1h", "--end", "+2h")
     assert "is for the 1 failed client(s) of mailing" in text.out
     state = dump(db)

@@ -23,6 +23,7 @@ from notifier_tui.core.audit import Action, AuditEntry, Surface
 from notifier_tui.core.projection import Projection, project
 from notifier_tui.core.records import MailingRecord
 from notifier_tui.core.segments import SegmentCount, count_segments
+from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.core.store.stoplist import StopEntry, StopListChange
 
 if TYPE_CHECKING:
@@ -263,8 +264,17 @@ class CampaignOps:
         since = max(m.start_at, self.audit.clock())
         rate, source = self._rate(rate_limit)
         projection = project(by_zone, rules.parse_window(m.window), since, m.end_at, rate)
-        explicit = bool(self.campaign.explicit_clients(mailing_id))
-        excluded = 0 if explicit else self.audience.excluded(m.operator_codes, m.tags)
+        if self.campaign.explicit_clients(mailing_id):
+            # A listed client is left out at the start if its phone is stop-listed by then.
+            row = execute(
+                self.db,
+                "SELECT COUNT(*) FROM mailing_client mc JOIN client c ON c.id = mc.client_id"
+                " WHERE mc.mailing_id = ? AND c.phone IN (SELECT phone FROM stop_list)",
+                (mailing_id,),
+            ).fetchone()
+            excluded = int(row[0])
+        else:
+            excluded = self.audience.excluded(m.operator_codes, m.tags)
         return Preview(projection, excluded, since, m.end_at, source, count_segments(m.text))
 
     # --- export and test sends ------------------------------------------------
