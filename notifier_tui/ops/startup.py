@@ -34,7 +34,7 @@ def open_store(settings: Settings) -> Store:
     """
     path = settings.db
     try:
-        store = Store(path, default_timezone=settings.default_timezone)
+        store = Store(path, default_timezone=settings.default_timezone, surface="daemon")
     except RuntimeError as err:  # the schema is newer than this program
         raise StoreUnusable("db", f"{path}: {err}") from None
     except ValueError as err:  # int() of a corrupt schema-version row

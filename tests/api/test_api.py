@@ -280,3 +280,14 @@ async def test_stats_have_the_cli_json_shapes(api: tuple[httpx.AsyncClient, Stor
     assert {"mailing", "by_status", "messages"} <= set(detail)
     bad = await http.get(f"/stats/{mailing['id']}", params={"status": "lost"})
     assert bad.status_code == 422 and bad.json()["field"] == "status"
+
+
+async def test_api_writes_are_audited_as_the_api(api: tuple[httpx.AsyncClient, Store]) -> None:
+    http, store = api
+    created = await _client(http, "79001234567")
+    await http.delete(f"/clients/{created['id']}")
+    entries = store.audit_entries()
+    assert [(e.surface, e.action) for e in entries][-2:] == [
+        ("api", "client.create"),
+        ("api", "client.delete"),
+    ]

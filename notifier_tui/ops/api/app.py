@@ -88,6 +88,10 @@ def create_api(
     api = APIRouter(dependencies=[Depends(BearerAuth(token))])
     run = store.run
 
+    async def write(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # The daemon's store records its own actions as "daemon"; these are the API's.
+        return await store.run(store.acting_as, "api", fn, *args, **kwargs)
+
     # --- clients -----------------------------------------------------------
 
     @api.get("/clients", tags=["clients"], summary="List clients, filtered and paged")
@@ -114,7 +118,7 @@ def create_api(
 
     @api.post("/clients", status_code=201, tags=["clients"], summary="Add a client")
     async def create_client(body: ClientIn) -> dict[str, Any]:
-        record = await run(
+        record = await write(
             store.create_client,
             body.phone,
             tag=body.tag,
@@ -132,11 +136,11 @@ def create_api(
         changes = body.model_dump(exclude_none=True)
         if not changes:
             raise ValidationError("body", "nothing to change; give at least one field")
-        return (await run(store.update_client, client_id, **changes)).to_json()
+        return (await write(store.update_client, client_id, **changes)).to_json()
 
     @api.delete("/clients/{client_id}", tags=["clients"], summary="Delete a client")
     async def delete_client(client_id: int) -> dict[str, Any]:
-        await run(store.delete_client, client_id)
+        await write(store.delete_client, client_id)
         return {"deleted": client_id}
 
     @api.post(
@@ -165,7 +169,7 @@ def create_api(
                     if size > MAX_CSV_BYTES:
                         raise ValidationError("body", f"larger than {MAX_CSV_BYTES} bytes")
                     fh.write(chunk)
-            result = await run(store.import_csv, path, skip_invalid=skip_invalid)
+            result = await write(store.import_csv, path, skip_invalid=skip_invalid)
         finally:
             os.unlink(path)
         return result.to_json()
@@ -182,7 +186,7 @@ def create_api(
         start = _when(body.start_at, "start_at", now)
         end = _when(body.end_at, "end_at", now)
         assert start is not None and end is not None  # both are required by the model
-        record = await run(
+        record = await write(
             store.create_mailing,
             start,
             end,
@@ -206,24 +210,24 @@ def create_api(
         for name in ("start_at", "end_at"):
             if name in changes:
                 changes[name] = _when(changes[name], name, now)
-        return (await run(store.update_mailing, mailing_id, **changes)).to_json()
+        return (await write(store.update_mailing, mailing_id, **changes)).to_json()
 
     @api.delete("/mailings/{mailing_id}", tags=["mailings"], summary="Delete a mailing")
     async def delete_mailing(mailing_id: int) -> dict[str, Any]:
-        await run(store.delete_mailing, mailing_id)
+        await write(store.delete_mailing, mailing_id)
         return {"deleted": mailing_id}
 
     @api.post("/mailings/{mailing_id}/pause", tags=["mailings"], summary="Pause a mailing")
     async def pause_mailing(mailing_id: int) -> dict[str, Any]:
-        return (await run(store.pause_mailing, mailing_id)).to_json()
+        return (await write(store.pause_mailing, mailing_id)).to_json()
 
     @api.post("/mailings/{mailing_id}/resume", tags=["mailings"], summary="Resume a mailing")
     async def resume_mailing(mailing_id: int) -> dict[str, Any]:
-        return (await run(store.resume_mailing, mailing_id)).to_json()
+        return (await write(store.resume_mailing, mailing_id)).to_json()
 
     @api.post("/mailings/{mailing_id}/cancel", tags=["mailings"], summary="Cancel a mailing")
     async def cancel_mailing(mailing_id: int) -> dict[str, Any]:
-        return (await run(store.cancel_mailing, mailing_id)).to_json()
+        return (await write(store.cancel_mailing, mailing_id)).to_json()
 
     # --- statistics --------------------------------------------------------
 
