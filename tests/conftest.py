@@ -1,4 +1,5 @@
 """Fixtures every test directory may use."""
 
-# The throwaway PostgreSQL server: pg_server (session) and pg_url (one database a test).
-pytest_plugins = ["tests.pgfixtures"]
+# The throwaway PostgreSQL server (pg_server, pg_url) and the gateway simulator
+# (simulator, threaded_simulator, make_simulator), registered once for the suite.
+pytest_plugins = ["tests.pgfixtures", "tests.simfixtures"]

@@ -16,7 +16,6 @@ import httpx
 
 from notifier_tui.sim import GatewaySimulator
 from tests.ops.daemonproc import daemon_env, spawn, stop
-from tests.simfixtures import simulator  # noqa: F401
 from tests.waits import until
 
 API_TOKEN = "api-token-for-the-test"
