@@ -3,7 +3,7 @@
     python bench/http_clients.py [--n 20000] [--concurrency 64] [--latency-ms 0] [--repeat 3]
 
 Each loop posts N ``/send`` requests with a fixed set of C worker tasks pulling
-ids from a queue (the sender's shape, PERFORMANCE.md), using:
+ids from a queue (the sender's shape, docs/performance.md), using:
 
 - ``httpx``: one plain ``httpx.AsyncClient`` with C connections;
 - ``httpx-pools``: several plain httpx clients of <= 8 connections, round-robin;

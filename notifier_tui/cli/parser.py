@@ -80,7 +80,7 @@ def _subparsers(parser: argparse.ArgumentParser, dest: str) -> Any:
 
 
 def build_parser() -> Parser:
-    """The whole command line of DESIGN.md §2."""
+    """The whole command line (the README's "The command line")."""
     parser = Parser(
         prog=PROG,
         description="SMS mailings from the terminal: clients, mailings, live statistics.",

@@ -1,4 +1,4 @@
-"""``notifier-tui stats``: the JSON shapes of DESIGN.md §2, filters, paging, text form."""
+"""``notifier-tui stats``: the JSON shapes the README documents, filters, paging, text form."""
 
 from __future__ import annotations
 
