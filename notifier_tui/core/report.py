@@ -329,7 +329,8 @@ def mark_sent(store: Store, day: date, recipients: str | list[str] | tuple[str, 
     with store.db.atomic("IMMEDIATE"):
         cursor = execute(
             store.db,
-            "INSERT OR IGNORE INTO report_log (day, sent_at, recipients) VALUES (?, ?, ?)",
+            "INSERT INTO report_log (day, sent_at, recipients) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (day.isoformat(), store.clock().timestamp(), to),
         )
     return cursor.rowcount == 1

@@ -16,6 +16,7 @@ import peewee as pw
 
 from notifier_tui.core.records import MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES, MessageStatus
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.schema import Message
 from notifier_tui.core.store.sqlutil import execute
 
@@ -24,7 +25,7 @@ def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def counts_by_mailing(db: pw.SqliteDatabase) -> dict[int, dict[str, int]]:
+def counts_by_mailing(db: pw.Database) -> dict[int, dict[str, int]]:
     """``{mailing_id: {status: count}}`` for every mailing with messages."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
     cursor = execute(
@@ -35,7 +36,7 @@ def counts_by_mailing(db: pw.SqliteDatabase) -> dict[int, dict[str, int]]:
     return dict(out)
 
 
-def counts_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
+def counts_for(db: pw.Database, mailing_id: int) -> dict[str, int]:
     """``{status: count}`` for one mailing."""
     cursor = execute(
         db,
@@ -45,7 +46,7 @@ def counts_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
     return {status: count for status, count in cursor}
 
 
-def errors_for(db: pw.SqliteDatabase, mailing_id: int) -> dict[str, int]:
+def errors_for(db: pw.Database, mailing_id: int) -> dict[str, int]:
     """``{error_class: count}`` over one mailing's messages that were not sent.
 
     A message sent after a retry keeps the class of its last failure, so sent
@@ -169,7 +170,7 @@ def message_record(row: Message) -> MessageRecord:
 
 
 def detail(
-    db: pw.SqliteDatabase,
+    db: pw.Database,
     mailing: MailingRecord,
     *,
     status: str | None = None,
@@ -187,7 +188,7 @@ def detail(
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
     elif offset:
-        sql += " LIMIT -1 OFFSET ?"
+        sql += " LIMIT ALL OFFSET ?" if dialect.is_postgres(db) else " LIMIT -1 OFFSET ?"
         params.append(offset)
     messages = [_message(row) for row in execute(db, sql, params)]
     matching = mailing.by_status.get(status, 0) if status else mailing.total

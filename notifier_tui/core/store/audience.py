@@ -56,7 +56,7 @@ class AudienceFilter:
 
         ``stop_list=False`` leaves the stop list out, to count whom it excludes.
         """
-        parts: list[str] = ["1"]
+        parts: list[str] = ["1 = 1"]
         params: list[Any] = []
         if stop_list:
             parts.append(f"{alias}.phone NOT IN (SELECT phone FROM stop_list)")
@@ -65,12 +65,15 @@ class AudienceFilter:
                 f"{alias}.id IN (SELECT client_id FROM mailing_client WHERE mailing_id = ?)"
             )
             params.append(self.explicit_for)
+        # One parameter per value, not json_each: the same SQL runs on PostgreSQL.
         if self.operator_codes:
-            parts.append(f"{alias}.operator_code IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(self.operator_codes)))
+            codes = sorted(self.operator_codes)
+            parts.append(f"{alias}.operator_code IN ({', '.join('?' * len(codes))})")
+            params += codes
         if self.tags:
-            parts.append(f"{alias}.tag IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(self.tags)))
+            tags = sorted(self.tags)
+            parts.append(f"{alias}.tag IN ({', '.join('?' * len(tags))})")
+            params += tags
         return " AND ".join(parts), params
 
     def matches(self, operator_code: str, tag: str) -> bool:
@@ -145,11 +148,12 @@ class Audience(Part):
             params.append(after_id)
         cursor = execute(
             self.db,
-            "INSERT OR IGNORE INTO message"
+            "INSERT INTO message"
             " (mailing_id, client_id, phone, status, created_at, attempts, next_attempt_at)"
             f" SELECT ?, c.id, c.phone, 'pending', ?, 0, ? FROM client c WHERE {where}"
             " AND NOT EXISTS"
-            " (SELECT 1 FROM message m WHERE m.mailing_id = ? AND m.phone = c.phone)",
+            " (SELECT 1 FROM message m WHERE m.mailing_id = ? AND m.phone = c.phone)"
+            " ON CONFLICT DO NOTHING",
             [mailing.id, now.timestamp(), now.timestamp(), *params, mailing.id],
         )
         return int(cursor.rowcount)
@@ -166,7 +170,7 @@ class Audience(Part):
         self.materialize(mailing, now)
         where, params = AudienceFilter.of(mailing).sql()
         # Rule 2 both ways: a client that matches again gets back the message that was
-        # cancelled only because it stopped matching (INSERT OR IGNORE skips that row).
+        # cancelled only because it stopped matching (the INSERT's ON CONFLICT skips that row).
         execute(
             self.db,
             "UPDATE message SET status = 'pending', last_error = NULL, error_class = NULL"

@@ -7,8 +7,11 @@ each other except through the references they are given.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import peewee as pw
@@ -18,13 +21,22 @@ import peewee as pw
 class StoreContext:
     """The state the parts of one open store share."""
 
-    db: pw.SqliteDatabase
+    db: pw.Database
     clock: Callable[[], datetime]
     default_timezone: str
     notify: Callable[[], None]
     """Tells the store's listeners that a write committed."""
     lease_epoch: int | None = None
     """The epoch of the sender lease this store holds, if it took one (see lease.py)."""
+    claim_owner: str = field(default_factory=lambda: default_claim_owner())
+    """Who this store's claims belong to: ``host:pid:random`` unless the sender names itself."""
+    claim_ttl: float = 120.0
+    """Seconds a claim stays this owner's without being renewed (see dispatch.expire_claims)."""
+
+
+def default_claim_owner() -> str:
+    """``host:pid:random``: unique across hosts, and across a pid reused after a restart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Part:
@@ -34,7 +46,7 @@ class Part:
         self.ctx = ctx
 
     @property
-    def db(self) -> pw.SqliteDatabase:
+    def db(self) -> pw.Database:
         return self.ctx.db
 
     def clock(self) -> datetime:

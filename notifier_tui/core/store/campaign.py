@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -137,14 +136,16 @@ class Campaign(Part):
             count = execute(self.db, f"SELECT COUNT(*) FROM client c WHERE {where}", params)
             return row.id, int(count.fetchone()[0])
         sql = (
-            "INSERT OR IGNORE INTO mailing_client (mailing_id, client_id)"
+            "INSERT INTO mailing_client (mailing_id, client_id)"
             " SELECT ?, m.client_id FROM message m"
             " WHERE m.mailing_id = ? AND m.client_id IS NOT NULL"
         )
         args: list[object] = [row.id, original.id]
         if only is not None:
-            sql += " AND m.status IN (SELECT value FROM json_each(?))"
-            args.append(json.dumps(sorted(only)))
+            statuses = sorted(only)
+            sql += f" AND m.status IN ({', '.join('?' * len(statuses))})"
+            args += statuses
+        sql += " ON CONFLICT DO NOTHING"  # SQLite and PostgreSQL both read this
         added = int(execute(self.db, sql, args).rowcount)
         if added == 0:
             what = f"no {'/'.join(sorted(only))} messages" if only else "no messages"

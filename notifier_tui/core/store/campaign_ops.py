@@ -72,7 +72,7 @@ class Preview:
 class CampaignOps:
     """Campaign methods of the store facade; the parts are the facade's."""
 
-    db: pw.SqliteDatabase
+    db: pw.Database
     audit: AuditTrail
     stoplist: StopList
     campaign: Campaign

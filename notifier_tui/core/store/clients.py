@@ -9,6 +9,7 @@ from notifier_tui.core.errors import ConflictError, NotFoundError
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import ClientRecord
 from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.csvio import write_client_csv
@@ -114,10 +115,11 @@ class Clients(Part):
         needle = search.strip().lower()
         if needle:
             # instr, not LIKE: a search for "_" or "%" means those characters.
+            instr = dialect.instr(self.db)
             query = query.where(
-                (pw.fn.instr(Client.phone, needle) > 0)
-                | (pw.fn.instr(pw.fn.lower(Client.tag), needle) > 0)
-                | (pw.fn.instr(pw.fn.lower(Client.timezone), needle) > 0)
+                (instr(Client.phone, needle) > 0)
+                | (instr(pw.fn.lower(Client.tag), needle) > 0)
+                | (instr(pw.fn.lower(Client.timezone), needle) > 0)
             )
         if tag is not None:
             query = query.where(Client.tag == tag)

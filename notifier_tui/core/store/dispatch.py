@@ -2,7 +2,7 @@
 
 Hot paths use prepared statements with ``executemany``: building one peewee
 query per message costs ~70 µs of CPU, which would cap the sender far below
-the gateway's rate (shared/PERFORMANCE.md).
+the gateway's rate (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from notifier_tui.core import rules
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import OPEN_STATUSES, Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.schema import Mailing, Message
@@ -42,6 +43,19 @@ class DispatchStep:
 
 # How far before the oldest pending message a recovered one is put (seconds).
 _AHEAD = 0.001
+
+# A claim given back: pending again, same id, first in its mailing's queue. CASE, not
+# SQLite's two-argument MIN (PostgreSQL's is LEAST): one text for both backends; a
+# mailing with nothing pending leaves the time as it was (the comparison is NULL).
+_RELEASE = (
+    "UPDATE message SET status = 'pending', claim_epoch = NULL, claim_owner = NULL,"
+    " claim_expires_at = NULL, next_attempt_at = CASE WHEN (SELECT MIN(p.next_attempt_at)"
+    "  FROM message p WHERE p.mailing_id = message.mailing_id AND p.status = 'pending') - ?"
+    "  < next_attempt_at THEN (SELECT MIN(p.next_attempt_at) FROM message p"
+    "  WHERE p.mailing_id = message.mailing_id AND p.status = 'pending') - ?"
+    "  ELSE next_attempt_at END"
+    " WHERE status = 'sending'"
+)
 
 _SET_REASON = "UPDATE message SET status = '{status}', last_error = ?, error_class = ? WHERE id = ?"
 _CLIENT_DELETED = (reason_text(ErrorClass.CLIENT_DELETED), ErrorClass.CLIENT_DELETED.value)
@@ -100,13 +114,51 @@ class Dispatch(Part):
         epoch = self.ctx.lease_epoch
         cursor = execute(
             self.db,
-            "UPDATE message SET status = 'pending', claim_epoch = NULL,"
-            " next_attempt_at = MIN(next_attempt_at, COALESCE((SELECT MIN(p.next_attempt_at)"
-            "  FROM message p WHERE p.mailing_id = message.mailing_id AND p.status = 'pending')"
-            "  - ?, next_attempt_at))"
-            " WHERE status = 'sending' AND (? IS NULL OR claim_epoch IS NULL OR claim_epoch < ?)",
-            (_AHEAD, epoch, epoch),
+            _RELEASE + " AND (? IS NULL OR claim_epoch IS NULL OR claim_epoch < ?)",
+            (_AHEAD, _AHEAD, epoch, epoch),
         )
+        return int(cursor.rowcount)
+
+    @writes_if_changed
+    def expire_claims(self, now: datetime | None = None) -> list[int]:
+        """Give back every claim whose expiry passed: its owner died or lost touch.
+
+        Any process may call it, as often as it likes: with several senders on
+        one PostgreSQL store, a sender killed with -9 leaves ``sending`` rows
+        that the others return to ``pending`` (same id, first in the queue)
+        once the claim's expiry is behind them, without anyone restarting.
+        Returns the ids given back.
+        """
+        now = now or self.clock()
+        ids = [
+            int(msg_id)
+            for (msg_id,) in execute(
+                self.db,
+                "SELECT id FROM message WHERE status = 'sending'"
+                " AND claim_expires_at IS NOT NULL AND claim_expires_at <= ?"
+                + dialect.skip_locked(self.db, "message"),
+                (now.timestamp(),),
+            ).fetchall()
+        ]
+        for chunk in chunks(ids):
+            marks = ", ".join("?" * len(chunk))
+            execute(self.db, _RELEASE + f" AND id IN ({marks})", (_AHEAD, _AHEAD, *chunk))
+        return ids
+
+    def renew_claims(self, now: datetime | None = None) -> int:
+        """Push back the expiry of every claim this store's owner holds; returns how many.
+
+        A sender calls it more often than the claim TTL (with its heartbeat) so
+        that messages it is still sending are not given back under it.
+        """
+        now = now or self.clock()
+        with self.db.atomic("IMMEDIATE"):
+            cursor = execute(
+                self.db,
+                "UPDATE message SET claim_expires_at = ?"
+                " WHERE status = 'sending' AND claim_owner = ?",
+                (now.timestamp() + self.ctx.claim_ttl, self.ctx.claim_owner),
+            )
         return int(cursor.rowcount)
 
     @writes_if_changed
@@ -188,7 +240,7 @@ class Dispatch(Part):
                 _LiveMailing(mid, text, window, datetime.fromtimestamp(end, UTC))
                 for mid, text, window, end in execute(
                     self.db,
-                    "SELECT id, text, window, end_at FROM mailing"
+                    'SELECT id, text, "window", end_at FROM mailing'
                     " WHERE materialized_at IS NOT NULL AND cancelled = 0 AND paused = 0"
                     " AND start_at <= ? AND end_at > ? ORDER BY id",
                     (ts, ts),
@@ -230,7 +282,8 @@ class Dispatch(Part):
             "SELECT m.id, m.client_id, m.phone, m.attempts, c.timezone FROM message m"
             " LEFT JOIN client c ON c.id = m.client_id"
             " WHERE m.mailing_id = ? AND m.status = 'pending' AND m.next_attempt_at <= ?"
-            " ORDER BY m.next_attempt_at LIMIT ?",
+            " ORDER BY m.next_attempt_at LIMIT ?" + dialect.skip_locked(self.db, "m"),
+            # PostgreSQL: rows another claimer holds are skipped, never taken twice.
             (mailing.id, now.timestamp(), budget),
         ).fetchall()
         to_send: list[tuple[int]] = []
@@ -254,12 +307,14 @@ class Dispatch(Part):
             claims.append(
                 Claim(msg_id, mailing.id, client_id, phone, mailing.text, mailing.end_at, attempts)
             )
+        epoch, owner = self.ctx.lease_epoch, self.ctx.claim_owner
+        expires = now.timestamp() + self.ctx.claim_ttl
         cur = cursor(self.db)
         for sql, params in (
             (
-                "UPDATE message SET status = 'sending', claim_epoch = ?"
-                " WHERE id = ? AND status = 'pending'",
-                [(self.ctx.lease_epoch, msg_id) for (msg_id,) in to_send],
+                "UPDATE message SET status = 'sending', claim_epoch = ?, claim_owner = ?,"
+                " claim_expires_at = ? WHERE id = ? AND status = 'pending'",
+                [(epoch, owner, expires, msg_id) for (msg_id,) in to_send],
             ),
             ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
             (_SET_REASON.format(status=MessageStatus.EXPIRED), expire),
@@ -281,6 +336,7 @@ class Dispatch(Part):
                 o.last_error,
                 o.next_attempt_at.timestamp() if o.next_attempt_at else None,
                 o.id,
+                self.ctx.claim_owner,
             )
             for o in outcomes
         ]
@@ -295,8 +351,10 @@ class Dispatch(Part):
                 " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
                 # The class goes with the text: a new text without a class clears it.
                 " error_class = COALESCE(?, CASE WHEN ? IS NULL THEN error_class END),"
-                " next_attempt_at = COALESCE(?, next_attempt_at)"
-                " WHERE id = ? AND status = 'sending'",
+                " next_attempt_at = COALESCE(?, next_attempt_at),"
+                " claim_owner = NULL, claim_expires_at = NULL"
+                # Only our own claim: one that expired and another sender took is theirs.
+                " WHERE id = ? AND status = 'sending' AND (claim_owner IS NULL OR claim_owner = ?)",
                 params,
             )
         return cur.rowcount
@@ -346,6 +404,6 @@ class Dispatch(Part):
         return int(Message.select().where(Message.status.in_(OPEN_STATUSES)).count())
 
 
-def data_version(db: pw.SqliteDatabase) -> int:
-    """Changes when another connection (another process) commits to the file."""
-    return int(execute(db, "PRAGMA data_version").fetchone()[0])
+def data_version(db: pw.Database) -> int:
+    """Changes when another connection (another process) commits to the store."""
+    return dialect.data_version(db)

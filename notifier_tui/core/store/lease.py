@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from notifier_tui.core.records import LeaseInfo
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.base import Part
 from notifier_tui.core.store.schema import Lease, set_meta
 from notifier_tui.core.store.sqlutil import execute
@@ -33,6 +34,8 @@ class Leases(Part):
         """Take the sender lease if it is free, ours, or its holder stopped beating."""
         now = now or self.clock()
         with self.db.atomic("IMMEDIATE"):
+            # PostgreSQL: BEGIN IMMEDIATE's one-writer-at-a-time, for this one decision.
+            dialect.serialize(self.db, dialect.LEASE_LOCK)
             row = Lease.get_or_none(Lease.id == 1)
             if (
                 row is not None
@@ -46,9 +49,12 @@ class Leases(Part):
                 acquired, epoch = now, self._next_epoch()
             execute(
                 self.db,
-                "INSERT OR REPLACE INTO lease"
+                "INSERT INTO lease"
                 " (id, owner, pid, host, role, acquired_at, heartbeat_at, epoch)"
-                " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " owner = excluded.owner, pid = excluded.pid, host = excluded.host,"
+                " role = excluded.role, acquired_at = excluded.acquired_at,"
+                " heartbeat_at = excluded.heartbeat_at, epoch = excluded.epoch",
                 (owner, pid, host, role, acquired.timestamp(), now.timestamp(), epoch),
             )
         self.ctx.lease_epoch = epoch

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import peewee as pw
 
 from notifier_tui.core.reasons import REASON_TEXT, ErrorClass
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.sqlutil import execute
 
 _V1 = (
@@ -49,16 +50,16 @@ _V1 = (
 )
 
 
-def _run(db: pw.SqliteDatabase, statements: tuple[str, ...]) -> None:
+def _run(db: pw.Database, statements: tuple[str, ...]) -> None:
     for sql in statements:
         execute(db, sql)
 
 
-def _migrate_1(db: pw.SqliteDatabase) -> None:
+def _migrate_1(db: pw.Database) -> None:
     _run(db, _V1)
 
 
-def _migrate_2(db: pw.SqliteDatabase) -> None:
+def _migrate_2(db: pw.Database) -> None:
     _run(
         db,
         (
@@ -83,7 +84,7 @@ _LEGACY_GATEWAY_TEXT: tuple[tuple[str, ErrorClass], ...] = (
 )
 
 
-def _migrate_3(db: pw.SqliteDatabase) -> None:
+def _migrate_3(db: pw.Database) -> None:
     """``message.error_class`` beside ``last_error``, backfilled from the old texts."""
     execute(db, 'ALTER TABLE "message" ADD COLUMN "error_class" VARCHAR(32)')
     # Only unsent messages are counted by class; the partial index keeps those
@@ -163,7 +164,7 @@ _V4_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def _migrate_4(db: pw.SqliteDatabase) -> None:
+def _migrate_4(db: pw.Database) -> None:
     """Rebuild client, mailing and message with AUTOINCREMENT, keeping every row and id.
 
     Runs with foreign keys off (see ``schema.migrate``): dropping the old mailing
@@ -182,7 +183,7 @@ def _migrate_4(db: pw.SqliteDatabase) -> None:
             execute(db, sql)
 
 
-def _migrate_5(db: pw.SqliteDatabase) -> None:
+def _migrate_5(db: pw.Database) -> None:
     """Lease epochs, and the epoch each claim was made under."""
     execute(db, 'ALTER TABLE "lease" ADD COLUMN "epoch" INTEGER NOT NULL DEFAULT 0')
     execute(db, 'ALTER TABLE "message" ADD COLUMN "claim_epoch" INTEGER')
@@ -214,17 +215,29 @@ _V6 = (
 )
 
 
-def _migrate_6(db: pw.SqliteDatabase) -> None:
+def _migrate_6(db: pw.Database) -> None:
     """Stop list, audit log, explicit client lists of mailings (issue 13)."""
     _run(db, _V6)
 
 
+def _migrate_7(db: pw.Database) -> None:
+    """Claims carry their owner and an expiry (issue 11): several senders on one store.
+
+    The first step written for both backends (PostgreSQL stores start at 6, see
+    pgschema.py): only the instant's type differs.
+    """
+    instant = "DOUBLE PRECISION" if dialect.is_postgres(db) else "REAL"
+    execute(db, 'ALTER TABLE "message" ADD COLUMN "claim_owner" VARCHAR(255)')
+    execute(db, f'ALTER TABLE "message" ADD COLUMN "claim_expires_at" {instant}')
+
+
 # Index i migrates a store from version i to i + 1; append, never edit.
-MIGRATIONS: tuple[Callable[[pw.SqliteDatabase], None], ...] = (
+MIGRATIONS: tuple[Callable[[pw.Database], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
     _migrate_4,
     _migrate_5,
     _migrate_6,
+    _migrate_7,
 )

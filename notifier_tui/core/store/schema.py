@@ -15,12 +15,14 @@ from typing import Any
 
 import peewee as pw
 
+from notifier_tui.core.store import dialect, pgschema
+from notifier_tui.core.store.location import StoreLocation, sqlite_database
 from notifier_tui.core.store.migrations import MIGRATIONS
 from notifier_tui.core.store.sqlutil import execute
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "open_database", "schema_version"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # The stop_list, audit_log and mailing_client tables (version 6) are read and
 # written in SQL by core/store/stoplist.py, audit.py and campaign.py.
 
@@ -118,6 +120,9 @@ class Message(BaseModel):
     error_class = pw.CharField(max_length=32, null=True)
     # The lease epoch it was claimed under while ``sending`` (see lease.py).
     claim_epoch = pw.IntegerField(null=True)
+    # Who claimed it and until when (version 7): an expired claim goes back to pending.
+    claim_owner = pw.CharField(null=True)
+    claim_expires_at = UtcField(null=True)
 
     class Meta:
         indexes = (
@@ -151,34 +156,26 @@ class ReportLog(BaseModel):
 
 
 # Stores open in this process (see open_database).
-_OPEN: weakref.WeakSet[pw.SqliteDatabase] = weakref.WeakSet()
+_OPEN: weakref.WeakSet[pw.Database] = weakref.WeakSet()
 
 MODELS: tuple[type[BaseModel], ...] = (Meta, Client, Mailing, Message, Lease, ReportLog)
 
 
 def make_database(path: Path | str) -> pw.SqliteDatabase:
     """A peewee database for ``path`` with WAL, foreign keys and a busy timeout."""
-    return pw.SqliteDatabase(
-        str(path),
-        pragmas={
-            "journal_mode": "wal",
-            # NORMAL is durable across a process crash in WAL mode; only an OS crash
-            # can lose the last commits, and the sender resends by id anyway.
-            "synchronous": "normal",
-            "foreign_keys": 1,
-            "busy_timeout": 10_000,
-            "cache_size": -32_000,
-        },
-        timeout=10,
-        check_same_thread=False,
+    return sqlite_database(path)
+
+
+def set_meta(db: pw.Database, key: str, value: str) -> None:
+    execute(
+        db,
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
     )
 
 
-def set_meta(db: pw.SqliteDatabase, key: str, value: str) -> None:
-    execute(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-
-def schema_version(db: pw.SqliteDatabase) -> int:
+def schema_version(db: pw.Database) -> int:
     """The store's schema version; 0 for a new file."""
     if not db.table_exists("meta"):
         return 0
@@ -186,7 +183,7 @@ def schema_version(db: pw.SqliteDatabase) -> int:
     return int(row.value) if row else 0
 
 
-def migrate(db: pw.SqliteDatabase) -> int:
+def migrate(db: pw.Database) -> int:
     """Bring the schema up to :data:`SCHEMA_VERSION`, one step per transaction."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:
@@ -195,6 +192,9 @@ def migrate(db: pw.SqliteDatabase) -> int:
         )
     if current == SCHEMA_VERSION:
         return SCHEMA_VERSION
+    if dialect.is_postgres(db):
+        _migrate_postgres(db)
+        return migrate(db)
     # Some steps rebuild tables: with foreign keys on, dropping the old mailing table
     # would delete every message. SQLite ignores this pragma inside a transaction, so
     # it is set around them, and each step checks the keys itself before it commits.
@@ -217,8 +217,35 @@ def migrate(db: pw.SqliteDatabase) -> int:
     return migrate(db)
 
 
-def open_database(path: Path | str) -> pw.SqliteDatabase:
+def _migrate_postgres(db: pw.Database) -> None:
+    """A new PostgreSQL store starts at the frozen baseline, then takes the later steps.
+
+    DDL is transactional on PostgreSQL and foreign keys are checked as rows
+    change, so each step is simply one transaction, under an advisory lock so
+    that two processes starting together migrate once.
+    """
+    while True:
+        with db.atomic():
+            dialect.lock_schema(db)
+            current = schema_version(db)
+            if current >= SCHEMA_VERSION:
+                return
+            if current == 0:
+                pgschema.create_baseline(db)
+                current = pgschema.BASELINE_VERSION
+            elif current < pgschema.BASELINE_VERSION:
+                raise RuntimeError(f"PostgreSQL store at schema {current}: no way to upgrade it")
+            else:
+                MIGRATIONS[current](db)
+                current += 1
+            set_meta(db, "schema_version", str(current))
+
+
+def open_database(path: Path | str | StoreLocation) -> pw.Database:
     """Open (creating if needed) the store at ``path``, bind the models, migrate.
+
+    ``path`` is a file, or any location :class:`~.location.StoreLocation` reads
+    (``sqlite:///file``, ``postgresql://...``).
 
     peewee binds models to one database per process, so a second open store
     would silently take over the first one's queries (or deadlock against it
@@ -229,8 +256,10 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
         raise RuntimeError(
             f"a store is already open in this process ({current.database}); close it first"
         )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = make_database(path)
+    location = StoreLocation.parse(path)
+    if location.path is not None:
+        location.path.parent.mkdir(parents=True, exist_ok=True)
+    db = location.open_database()
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
     try:
         db.connect(reuse_if_open=True)
@@ -242,6 +271,6 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
     return db
 
 
-def release_database(db: pw.SqliteDatabase) -> None:
+def release_database(db: pw.Database) -> None:
     """Mark a store closed so another may be opened in this process."""
     _OPEN.discard(db)

@@ -9,6 +9,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 import peewee as pw
 
+from notifier_tui.core.store.dialect import RawCursor, raw_cursor
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -17,7 +19,7 @@ CHUNK = 900
 
 
 class HasDatabase(Protocol):
-    db: pw.SqliteDatabase
+    db: pw.Database
 
     def _notify(self) -> None: ...
 
@@ -70,6 +72,6 @@ def execute(db: pw.Database, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cu
     return run(sql, params)
 
 
-def cursor(db: pw.Database) -> sqlite3.Cursor:
-    """A raw cursor on the store's connection, for ``executemany``."""
-    return cast("Callable[[], sqlite3.Cursor]", db.cursor)()
+def cursor(db: pw.Database) -> RawCursor:
+    """A raw cursor on the store's connection, for ``executemany``, on either backend."""
+    return raw_cursor(db)

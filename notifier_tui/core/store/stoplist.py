@@ -122,7 +122,7 @@ class StopList(Part):
         for phone in wanted:
             cur = execute(
                 self.db,
-                "INSERT OR IGNORE INTO stop_list (phone, added_at) VALUES (?, ?)",
+                "INSERT INTO stop_list (phone, added_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (phone, now),
             )
             (added if cur.rowcount else already).append(phone)
