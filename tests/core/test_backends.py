@@ -188,9 +188,8 @@ def test_search_stop_list_and_stats_read_alike(backend_store: Store) -> None:
 
 def test_the_audit_log_refuses_changes(backend_store: Store) -> None:
     backend_store.create_client(phone(1))
-    with pytest.raises(pw.DatabaseError):
-        with backend_store.db.atomic():
-            execute(backend_store.db, "DELETE FROM audit_log")
+    with pytest.raises(pw.DatabaseError), backend_store.db.atomic():
+        execute(backend_store.db, "DELETE FROM audit_log")
 
 
 def test_a_lease_has_one_holder(backend_store: Store) -> None:
