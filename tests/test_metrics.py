@@ -29,6 +29,7 @@ from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
 from notifier_tui.ops.metrics import OUTCOMES, Metrics, start_metrics
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
+from tests import waits
 from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,11 +71,8 @@ def documented() -> dict[str, set[str]]:
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    """The suite's one bounded wait (tests/waits.py), with this module's patience."""
+    await waits.until(predicate, timeout=timeout, step=0.02)
 
 
 def free_port() -> int:

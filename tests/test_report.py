@@ -46,6 +46,7 @@ from notifier_tui.ops import report_job
 from notifier_tui.ops.mailer import MailError, SmtpConfig, build_message, send_mail
 from notifier_tui.ops.report_job import DailyReportJob, RunResult, install_daily_report
 from notifier_tui.settings.config import Settings
+from tests import waits
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -657,11 +658,8 @@ def job_settings(port: int, **extra: Any) -> Settings:
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    """The suite's one bounded wait (tests/waits.py), with this module's patience."""
+    await waits.until(predicate, timeout=timeout, step=0.02)
 
 
 @asynccontextmanager

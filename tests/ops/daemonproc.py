@@ -6,19 +6,18 @@ instead of hanging it, and :func:`stop` always reaps the process.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from notifier_tui.core.store import Store
+from tests import waits
 
 TOKEN = "secret-token-value"
 
@@ -105,12 +104,8 @@ def counts(store: Store) -> dict[str, int]:
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll ``predicate`` every 0.1 s until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
+    """The suite's one bounded wait (tests/waits.py), with this module's patience."""
+    await waits.until(predicate, timeout=timeout, step=0.1)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> tuple[int, str]:

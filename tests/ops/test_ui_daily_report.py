@@ -10,8 +10,6 @@ from the ``error_class`` column.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -22,6 +20,7 @@ import pytest
 from notifier_tui.cli.launch import ui_app
 from notifier_tui.core.store import Store
 from notifier_tui.sim.simulator import GatewaySimulator
+from tests import waits
 from tests.simfixtures import simulator  # noqa: F401  (a fixture)
 from tests.test_report import (
     AFTER,
@@ -37,11 +36,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+    """The suite's one bounded wait (tests/waits.py), with this module's patience."""
+    await waits.until(predicate, timeout=timeout, step=0.05)
 
 
 async def test_a_ui_holding_the_lease_sends_the_daily_report(

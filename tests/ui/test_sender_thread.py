@@ -25,6 +25,7 @@ from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.sim.simulator import SimulatorConfig, start_in_thread
 from notifier_tui.ui.app import NotifierApp, create_app
+from tests import waits
 from tests.ui.conftest import SIZE, add_clients
 
 pytestmark = pytest.mark.timeout(120)
@@ -62,10 +63,7 @@ async def _sent(store: Store) -> int:
 
 
 async def _until(condition: Callable[[], Any], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.02)
+    await waits.until(condition, timeout=timeout, what=what)
 
 
 async def test_typing_is_intact_while_5000_messages_go_out_from_the_sender_thread(
