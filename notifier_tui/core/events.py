@@ -109,6 +109,26 @@ class SenderError:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerView:
+    """One sender process of the store as its registry row tells (core/store/workers.py)."""
+
+    host: str
+    pid: int
+    role: str
+    leader: bool
+    """Holds the lease: does the store-wide work."""
+    sending: bool
+    rate: float
+    breaker: BreakerState
+    in_flight: int
+    age: float
+    """Seconds since its last heartbeat."""
+
+    def describe(self) -> str:
+        return f"{self.role} pid {self.pid} on {self.host}"
+
+
+@dataclass(frozen=True, slots=True)
 class SenderSnapshot:
     """A once-a-second summary for live screens and metrics."""
 
@@ -132,6 +152,10 @@ class SenderSnapshot:
     rate_history: tuple[float, ...] = field(default_factory=tuple)
     """Accepted messages per second, one value per second, oldest first (up to 5 minutes)."""
     requests_by_outcome: dict[str, int] = field(default_factory=dict)
+    figures_of: str | None = None
+    """Whose figures these are when another process sends (``daemon pid 4242 on host``)."""
+    workers: tuple[WorkerView, ...] = ()
+    """Every live sender process of the store, the leader first (read from the store)."""
 
 
 Event = (

@@ -8,6 +8,7 @@ One ``asyncio.TaskGroup`` on the caller's event loop owns every task::
     ├── workers (workers.py), while holding the lease: gates, request, judge (policy.py)
     ├── write-behind (write_behind.py): buffered outcomes, one transaction per flush
     ├── live snapshot once a second
+    ├── fleet link (fleet.py): its registry row and the store-wide credentials stop
     └── periodic jobs (scheduling.py): the daily report and the like
 
 Every store call goes through :meth:`Store.run` (the store's own thread). A
@@ -38,6 +39,7 @@ from notifier_tui.core.scheduling import PeriodicJobs
 from notifier_tui.core.sending.breaker import BreakerTransition, CircuitBreaker
 from notifier_tui.core.sending.credentials import CredentialsStop
 from notifier_tui.core.sending.dispatch_loop import DispatchLoop
+from notifier_tui.core.sending.fleet import FleetLink
 from notifier_tui.core.sending.gateway import GatewayClient
 from notifier_tui.core.sending.lease_keeper import LeaseKeeper
 from notifier_tui.core.sending.livestats import LiveWindow
@@ -49,6 +51,7 @@ from notifier_tui.core.sending.timer import SYSTEM_TIMER, Timer
 from notifier_tui.core.sending.workers import Workers
 from notifier_tui.core.sending.write_behind import WriteBehind
 from notifier_tui.core.store import Store
+from notifier_tui.core.store.control import CredentialsFlag
 
 __all__ = ["EventCallback", "Sender", "SenderConfig"]
 
@@ -150,6 +153,20 @@ class Sender:
             clock=self._clock,
             emit=emit,
         )
+        self.fleet = FleetLink(
+            store,
+            owner=self.owner,
+            role=config.role,
+            lease_ttl=config.lease_ttl,
+            timer=self._timer,
+            clock=self._clock,
+            snapshot=self.snapshot,
+            is_leader=lambda: self.is_holder,
+            local_stop=lambda: self.credentials.error,
+            engage=self._credentials_refused_elsewhere,
+            lift=self.resume_dispatch,
+        )
+        self._hub.add(self._tell_fleet)
         self.jobs = PeriodicJobs()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -217,6 +234,7 @@ class Sender:
         if not self.credentials.active and self.breaker.state is BreakerState.CLOSED:
             return
         self.credentials.lift()
+        self.fleet.request_clear(reason)
         log.info("dispatch resumed: %s", reason)
         self._hub.emit(ev.DispatchResumed(reason))
         if self.breaker.state is BreakerState.CLOSED:
@@ -224,6 +242,15 @@ class Sender:
         else:
             self.breaker.reset(reason)  # tells _breaker_changed
         self.dispatch.wake()
+
+    def _credentials_refused_elsewhere(self, flag: CredentialsFlag) -> None:
+        """Another sender of this store saw the token refused: stop here too."""
+        if self.credentials.refuse(flag.reason):
+            self._hub.emit(ev.CredentialsRejected(None, f"{flag.reason} (seen by {flag.by})"))
+
+    def _tell_fleet(self, event: ev.Event) -> None:
+        if isinstance(event, ev.CredentialsRejected):
+            self.fleet.nudge()
 
     def take_over(self) -> None:
         """Ask to take the lease as soon as it is free (the UI's 'take over sending')."""
@@ -300,6 +327,7 @@ class Sender:
                     group.create_task(self.outcomes.run(), name="notifier-write-behind"),
                     group.create_task(self._snapshots(), name="notifier-snapshot"),
                     group.create_task(self.jobs.run(), name="notifier-jobs"),
+                    group.create_task(self.fleet.run(), name="notifier-fleet"),
                 ]
                 dispatch = group.create_task(self.dispatch.run(), name="notifier-dispatch")
                 try:
@@ -396,6 +424,10 @@ class Sender:
                 "stop: the lease could not be released in time; it expires in %.0fs",
                 self.config.lease_ttl,
             )
+        leave = asyncio.ensure_future(self.fleet.leave())
+        if not await _wait_task(timer, leave, left()):
+            leave.cancel()
+            await asyncio.wait({leave})
 
 
 async def _wait_task(timer: Timer, task: asyncio.Future[None], timeout: float) -> bool:

@@ -230,10 +230,12 @@ class Workers:
         except BaseException:
             self.breaker.release(permit)
             raise
+        # Latency only of answered requests: a refused connection's 2 ms says
+        # nothing about the gateway (issue 12.12).
         self.live.record(
             self._timer.monotonic(),
             result.outcome is OutcomeClass.ACCEPTED,
-            result.latency,
+            result.latency if result.status_code is not None else None,
             result.error_kind,
         )
         verdict = judge(

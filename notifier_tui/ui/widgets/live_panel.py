@@ -95,6 +95,10 @@ def sender_line(snapshot: SenderSnapshot) -> Text:
     else:
         who = Text("nobody", style="yellow")
     line = Text.assemble(("sending: ", "dim"), who)
+    if not snapshot.sending and snapshot.figures_of:
+        # The figures above are another process's, read from the store: say whose.
+        line.append(" │ ", "dim")
+        line.append(f"figures of {snapshot.figures_of}", "italic")
     if snapshot.credentials_error:
         line.append(" │ ", "dim")
         line.append(f"credentials rejected: {snapshot.credentials_error}", "bold red")
