@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 
 from notifier_tui.core import events as ev
 from notifier_tui.core import rules, stats
+from notifier_tui.core.clock import utcnow
 from notifier_tui.core.events import BreakerState
 from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.records import open_count
@@ -59,10 +60,6 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 """Seconds; the gateway answers in milliseconds when well and in seconds when not."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class StoreCollector(Collector):
     """Message and mailing figures read from the store file at each scrape.
 
@@ -71,7 +68,7 @@ class StoreCollector(Collector):
         clock: the instant mailing states and due messages are judged at.
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = utcnow) -> None:
         self.path = path
         self._clock = clock
         self._db: pw.SqliteDatabase | None = None
@@ -193,7 +190,7 @@ class Metrics:
         clock: the instant store figures are judged at.
     """
 
-    def __init__(self, store_path: Path, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, store_path: Path, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -26,6 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
+from notifier_tui.core.clock import utcnow
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings, sender_config
 from notifier_tui.settings.logs import LogRing
@@ -61,10 +62,6 @@ class Simulator(Protocol):
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class NotifierApp(LiveApp):
@@ -110,7 +107,7 @@ class NotifierApp(LiveApp):
         self.store = store
         self.sender = sender
         self.log_ring = log_ring if log_ring is not None else LogRing()
-        self.clock: Callable[[], datetime] = clock or _utcnow
+        self.clock: Callable[[], datetime] = clock or utcnow
         self.simulator = simulator
         self.display_tz: tzinfo = display_zone(settings.display_timezone)
         """The one zone every time is shown and typed in (``settings.display_timezone``)."""
