@@ -69,6 +69,9 @@ READS = frozenset(
 )
 """Store methods that only read: :meth:`Store.run` runs them on the reader thread."""
 
+BULK = frozenset({"import_csv", "import_rows"})
+"""Long jobs :meth:`Store.run` runs on a thread of their own (see imports.py)."""
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -129,6 +132,7 @@ class Store(CampaignOps):
         )
         self._executor: ThreadPoolExecutor | None = None
         self._reader: ThreadPoolExecutor | None = None
+        self._bulk: ThreadPoolExecutor | None = None
         self._listeners: list[Callable[[], None]] = []
         # Notices held back while an audited change is not yet committed (see _audited).
         self._holding = False
@@ -186,16 +190,26 @@ class Store(CampaignOps):
         view over a million messages never delays the sender's claims and
         outcomes queued on the writer's thread, nor waits for them.
         """
-        bound = getattr(fn, "__self__", None) is self
-        reader = bound and getattr(fn, "__name__", "") in READS
+        name = getattr(fn, "__name__", "") if getattr(fn, "__self__", None) is self else ""
         with self._lock:
-            if reader and self._reader is None:
-                self._reader = ThreadPoolExecutor(
-                    1, thread_name_prefix="notifier-db-read", initializer=self._read_only
-                )
-            if not reader and self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier-db")
-            executor = self._reader if reader else self._executor
+            if name in READS:
+                if self._reader is None:
+                    self._reader = ThreadPoolExecutor(
+                        1, thread_name_prefix="notifier-db-read", initializer=self._read_only
+                    )
+                executor = self._reader
+            elif name in BULK:
+                # An import validates and stages for many seconds without the file's
+                # write lock (imports.py); on the writer's thread it would still stall
+                # this process's sender behind it, so it gets its own thread and
+                # connection, and only its final transaction contends for the lock.
+                if self._bulk is None:
+                    self._bulk = ThreadPoolExecutor(1, thread_name_prefix="notifier-db-bulk")
+                executor = self._bulk
+            else:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier-db")
+                executor = self._executor
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
@@ -224,10 +238,11 @@ class Store(CampaignOps):
         return data_version(self.db)
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.submit(self.db.close).result()
-            self._reader.shutdown(wait=True)
-            self._reader = None
+        for extra in (self._reader, self._bulk):
+            if extra is not None:
+                extra.submit(self.db.close).result()
+                extra.shutdown(wait=True)
+        self._reader = self._bulk = None
         if self._executor is not None:
             self._executor.submit(self.db.close).result()
             self._executor.shutdown(wait=True)
