@@ -273,3 +273,8 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
 from notifier_tui.cli.campaign_commands import HANDLERS as _CAMPAIGN  # noqa: E402
 
 HANDLERS.update(_CAMPAIGN)
+
+# ``sender resume|status`` (the store-wide credentials stop and the worker registry).
+from notifier_tui.cli.sender_commands import HANDLERS as _SENDER  # noqa: E402
+
+HANDLERS.update(_SENDER)

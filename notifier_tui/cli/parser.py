@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
-from notifier_tui.cli import argtypes, campaign_parser
+from notifier_tui.cli import argtypes, campaign_parser, sender_parser
 from notifier_tui.cli.argv import SIM_COMMAND
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.settings.config import ENV_PREFIX
@@ -150,6 +150,7 @@ def build_parser() -> Parser:
     _client_parser(commands)
     _mailing_parser(commands)
     campaign_parser.add_commands(commands, _subparsers)
+    sender_parser.add_commands(commands, _subparsers)
 
     st = commands.add_parser(
         "stats", help="overall statistics, or one mailing's messages", allow_abbrev=False
