@@ -1,0 +1,168 @@
+"""Issue 13 in the UI: the form's live projection and segments, the details' ETA, clone,
+test send and export, the stop-list screen and the audit trail.
+
+The real app on a real store file (``make_app``), the gateway simulator on
+127.0.0.1 for test sends, and a clock that stands still unless a test moves it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from notifier_tui.core.store import Store
+from notifier_tui.settings.config import Settings
+from notifier_tui.ui.dialogs.mailing_form import MailingForm
+from notifier_tui.ui.widgets.projection import ProjectionView, projection_text, sparkline
+from tests.ui.conftest import SIZE, T0, AppFactory, FakeClock, fill, phone, settle
+
+pytestmark = pytest.mark.timeout(60)
+
+DEBOUNCE = 0.4
+"""A little more than the form's debounce (0.3 s)."""
+
+
+def text_of(pilot: Pilot[Any], selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).render())
+
+
+def zoned_clients(store: Store) -> None:
+    """30 clients in Moscow (13:00 at T0), 20 in Vladivostok (20:00), 5 in New York (05:00)."""
+    zones = ["Europe/Moscow"] * 30 + ["Asia/Vladivostok"] * 20 + ["America/New_York"] * 5
+    store.import_rows(
+        [(i + 2, {"phone": phone(i), "tag": "vip", "timezone": tz}) for i, tz in enumerate(zones)]
+    )
+
+
+@pytest.fixture
+def slow_rate(settings: Settings) -> Settings:
+    """A rate limit so low that an hour's span cannot hold the audience."""
+    return replace(settings, rate_limit=0.01)
+
+
+# --- 1. the mailing form ------------------------------------------------------------
+
+
+async def test_form_projects_the_draft_live_as_the_user_types(
+    make_app: AppFactory, store: Store, slow_rate: Settings
+) -> None:
+    zoned_clients(store)
+    store.stoplist_add([phone(1)])
+    app = make_app(settings=slow_rate)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "n")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingForm)
+        # No window: everybody is reachable; 0.01/s for an hour is 36 messages, 18 miss.
+        assert text_of(pilot, "#audience") == "Will send to 54 clients (matching now)"
+        projection = text_of(pilot, "#projection")
+        assert "54 of 54 in their window before the end · 1 stop-listed left out" in projection
+        assert "18 will miss the end (at 0.01/s, the rate limit)" in projection
+
+        # A window: New York (05:00) opens at 17:00 Moscow time, after the end.
+        fill(pilot, window="09:00-21:00")
+        await pilot.pause(DEBOUNCE)
+        await settle(pilot)
+        assert "49 of 54 in their window before the end" in text_of(pilot, "#projection")
+
+        # A longer span at the same rate: all in; the finish is a time in the display zone.
+        fill(pilot, end_at="+3d", window="")
+        await pilot.pause(DEBOUNCE)
+        await settle(pilot)
+        view = app.screen.query_one("#projection", ProjectionView)
+        assert view.preview is not None and view.preview.projection.will_miss == 0
+        finish = view.preview.projection.finish_at
+        assert finish is not None
+        # 54 messages at 0.01/s from 13:00 MSK take 5,400 s.
+        assert finish == T0 + timedelta(seconds=5400)
+        assert "Finish ≈ 14:30:00 MSK (at 0.01/s, the rate limit) · 0 will miss" in (
+            text_of(pilot, "#projection")
+        )
+
+        # A broken field: no read, a line saying what to fix.
+        fill(pilot, window="9 to 5")
+        await pilot.pause(DEBOUNCE)
+        await settle(pilot)
+        assert text_of(pilot, "#projection") == "Projection: fix Send window to see it"
+
+
+async def test_form_counts_segments_as_the_operator_bills_them(
+    make_app: AppFactory, store: Store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "n")
+        await settle(pilot)
+        assert text_of(pilot, "#segments") == ""
+        fill(pilot, text="x" * 160)
+        await pilot.pause()
+        assert text_of(pilot, "#segments") == "1 segment, GSM-7, 0 characters left in this one"
+        fill(pilot, text="x" * 161)
+        await pilot.pause()
+        assert text_of(pilot, "#segments") == "2 segments, GSM-7, 145 characters left in this one"
+        # Cyrillic is UCS-2: 67 per part once split, 80 characters leave 54 free.
+        fill(pilot, text="я" * 80)
+        await pilot.pause()
+        assert text_of(pilot, "#segments") == "2 segments, UCS-2, 54 characters left in this one"
+
+
+async def test_form_reads_one_projection_at_a_time(
+    make_app: AppFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zoned_clients(store)
+    calls: list[list[str]] = []
+    gate = threading.Event()
+    real = store.preview_draft
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(sorted(kwargs.get("tags") or ()))
+        if len(calls) == 2:
+            gate.wait(5)  # a slow read: changes made meanwhile must not queue reads
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "preview_draft", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "n")
+        await settle(pilot)
+        assert len(calls) == 1
+        # Typing faster than the debounce: one read for the lot, of the last value.
+        for value in ("v", "vi", "vip"):
+            fill(pilot, tag=value)
+            await pilot.pause(0.05)
+        await pilot.pause(DEBOUNCE)
+        assert calls[1:] == [["vip"]]
+        # While that read is slow, two more debounced changes: one follow-up, the latest.
+        fill(pilot, tag="vip, a")
+        await pilot.pause(DEBOUNCE)
+        fill(pilot, tag="vip, b")
+        await pilot.pause(DEBOUNCE)
+        assert len(calls) == 2
+        gate.set()
+        await settle(pilot)
+        assert calls[2:] == [["b", "vip"]]
+
+
+def test_projection_words_a_started_mailing_and_its_histogram(store: Store) -> None:
+    zoned_clients(store)
+    preview = store.preview_draft(T0, T0 + timedelta(days=1), window="09:00-21:00", rate_limit=None)
+    text = projection_text(preview, T0, FakeClock().now.tzinfo or T0.tzinfo, started=True)
+    lines = text.plain.splitlines()
+    assert lines[0] == "55 of 55 left to send in their window before the end"
+    # No rate: the earliest finish is when New York's window opens, 14:00 UTC.
+    assert lines[1].startswith("ETA ≈ 14:00:00 UTC (no rate known")
+    # Moscow and Vladivostok open now, New York in 4 hours.
+    assert lines[2] == "windows open " + sparkline(preview.projection.window_opens).plain + (
+        " over the next 24 h, by hour"
+    )
+    assert preview.projection.window_opens[:5] == (50, 0, 0, 0, 5)
+    assert sparkline([0, 1, 8]).plain == "·▁█"
