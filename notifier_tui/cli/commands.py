@@ -278,3 +278,8 @@ HANDLERS.update(_CAMPAIGN)
 from notifier_tui.cli.sender_commands import HANDLERS as _SENDER  # noqa: E402
 
 HANDLERS.update(_SENDER)
+
+# ``store copy`` (core/store/copy.py).
+from notifier_tui.cli.store_commands import HANDLERS as _STORE  # noqa: E402
+
+HANDLERS.update(_STORE)

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
-from notifier_tui.cli import argtypes, campaign_parser, sender_parser
+from notifier_tui.cli import argtypes, campaign_parser, sender_parser, store_parser
 from notifier_tui.cli.argv import SIM_COMMAND
 from notifier_tui.core.rules import ALL_STATUSES
 from notifier_tui.settings.config import ENV_PREFIX
@@ -89,7 +89,12 @@ def build_parser() -> Parser:
         allow_abbrev=False,  # scripts written against abbreviations break when options are added
     )
     g = parser.add_argument_group("settings (flag > env > config file > default)")
-    g.add_argument("--db", metavar="PATH", help="the SQLite store file (env NOTIFIER_DB)")
+    g.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the store: an SQLite file, sqlite:///path or"
+        " postgresql://user:password@host:port/dbname (env NOTIFIER_DB)",
+    )
     g.add_argument("--base-url", metavar="URL", help="gateway base URL (env NOTIFIER_BASE_URL)")
     g.add_argument(
         "--token",
@@ -139,6 +144,13 @@ def build_parser() -> Parser:
     )
     mode = parser.add_argument_group("modes (without a subcommand)").add_mutually_exclusive_group()
     mode.add_argument("--daemon", action="store_true", help="headless sender; stop with Ctrl-C")
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=argtypes.ident,
+        help="with --daemon: run N sender processes on this host and restart any that dies"
+        " (on SQLite one sends and the others stand by to take over)",
+    )
     mode.add_argument(
         "--demo", action="store_true", help="the UI on a throwaway store with a simulated gateway"
     )
@@ -151,6 +163,7 @@ def build_parser() -> Parser:
     _mailing_parser(commands)
     campaign_parser.add_commands(commands, _subparsers)
     sender_parser.add_commands(commands, _subparsers)
+    store_parser.add_commands(commands, _subparsers)
 
     st = commands.add_parser(
         "stats", help="overall statistics, or one mailing's messages", allow_abbrev=False

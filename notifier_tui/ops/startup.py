@@ -11,8 +11,8 @@ are: exit status 1, and a restart a little later may well succeed.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+from notifier_tui.core.secret import mask_url
 from notifier_tui.core.store import Store
 from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.settings.config import Settings
@@ -32,9 +32,10 @@ def open_store(settings: Settings) -> Store:
         Exception: anything else as it came, for :func:`classify` to judge
             (the store busy, the disk full: transient).
     """
-    path = settings.db
+    location = settings.db
+    path = mask_url(str(location))  # what messages show: a URL's password masked
     try:
-        store = Store(path, default_timezone=settings.default_timezone, surface="daemon")
+        store = Store(location, default_timezone=settings.default_timezone, surface="daemon")
     except RuntimeError as err:  # the schema is newer than this program
         raise StoreUnusable("db", f"{path}: {err}") from None
     except ValueError as err:  # int() of a corrupt schema-version row
@@ -63,7 +64,7 @@ def _probe_write(store: Store) -> None:
         txn.rollback()
 
 
-def _unusable(err: Exception, path: Path) -> Exception:
+def _unusable(err: Exception, path: str) -> Exception:
     """``err`` as StoreUnusable when the setup is at fault, else ``err`` itself."""
     failure = classify(err)
     if failure.code == Exit.CONFIG:

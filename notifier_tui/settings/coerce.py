@@ -27,6 +27,7 @@ _LABELS = {
     "float": "a number",
     "str": "text",
     "Path": "a path",
+    "Path | str": "a path or a store URL",
     "Secret": "text",
 }
 
@@ -58,11 +59,30 @@ def refuse(name: str, rule: str, source: str | None) -> ValidationError:
     return ValidationError(name, rule)
 
 
+def _store_location(name: str, value: Any, source: str) -> Path | str:
+    """A store (``db``): a file as a Path; a URL as given, once it reads as a store URL."""
+    if isinstance(value, Path):
+        return value
+    # Imported here: the store package is heavy, and most values are the default Path.
+    from notifier_tui.core.store.location import StoreLocation
+
+    text = str(value)
+    try:
+        location = StoreLocation.parse(text)
+    except ValueError as err:
+        # Its message shows the URL masked; the usual "got {value!r}" would not.
+        raise refuse(name, str(err), source) from None
+    # A file (plain or sqlite:) as a Path, as always; a PostgreSQL URL as given.
+    return location.path if location.path is not None else text
+
+
 def coerce(name: str, kind: str, value: Any, source: str) -> Any:
     """``value`` as the setting's type (``kind`` is the field's annotation)."""
     try:
         if kind == "Path":
             return Path(os.path.expanduser(str(value)))
+        if kind == "Path | str":
+            return _store_location(name, value, source)
         if kind == "Secret":
             return value if isinstance(value, Secret) else Secret(str(value))
         if isinstance(value, bool):

@@ -35,8 +35,10 @@ log = logging.getLogger("notifier_tui.settings")
 class Settings:
     """Everything the program can be told. Env name: ``NOTIFIER_`` + upper-case field."""
 
-    db: Path = field(default_factory=paths.default_db)
-    """The SQLite store file."""
+    db: Path | str = field(default_factory=paths.default_db)
+    """The store: the SQLite file (a Path), or a ``sqlite:``/``postgresql:`` URL (a str).
+
+    A URL's password is a secret: show it only through ``mask_url``."""
     base_url: str = DEFAULT_BASE_URL
     """The gateway's base URL; requests go to ``{base_url}/send/{id}``."""
     token: Secret = field(default_factory=lambda: Secret(""))

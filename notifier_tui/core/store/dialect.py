@@ -38,6 +38,7 @@ __all__ = [
     "sequence_high",
     "serialize",
     "skip_locked",
+    "snapshot",
     "tables",
 ]
 
@@ -236,3 +237,13 @@ def read_only(db: pw.Database) -> None:
         _run(db, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     else:
         _run(db, "PRAGMA query_only = 1")
+
+
+def snapshot(db: pw.Database) -> None:
+    """First thing in a transaction: let every read in it see one snapshot.
+
+    SQLite's read transaction already does (from its first read, under WAL);
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement.
+    """
+    if is_postgres(db):
+        _run(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

@@ -20,12 +20,13 @@ import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from notifier_tui.core import rules, stats
 from notifier_tui.core.audit import Action, Surface, diff
+from notifier_tui.core.clock import utcnow
 from notifier_tui.core.records import (
     Claim,
     ClientRecord,
@@ -35,6 +36,7 @@ from notifier_tui.core.records import (
     MessageRecord,
     Outcome,
 )
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store import schema as tables
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.audit import AuditTrail
@@ -46,8 +48,8 @@ from notifier_tui.core.store.csvio import read_client_csv
 from notifier_tui.core.store.dispatch import Dispatch, DispatchStep, data_version
 from notifier_tui.core.store.imports import Importer
 from notifier_tui.core.store.lease import Leases
+from notifier_tui.core.store.location import StoreLocation
 from notifier_tui.core.store.mailings import Mailings
-from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.core.store.stoplist import StopList
 
 READS = frozenset(
@@ -76,10 +78,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = ["Store", "read_client_csv", "utcnow"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _client_fields(c: ClientRecord | None) -> dict[str, object]:
@@ -119,14 +117,16 @@ class Store(CampaignOps):
 
     def __init__(
         self,
-        path: Path | str,
+        path: Path | str | StoreLocation,
         *,
         default_timezone: str = "Europe/Moscow",
         clock: Callable[[], datetime] = utcnow,
         surface: Surface | str = Surface.UI,
     ) -> None:
-        self.path = Path(path)
-        self.db = tables.open_database(self.path)
+        self.location = StoreLocation.parse(path)
+        # The file on SQLite; on PostgreSQL only the masked URL (nothing to open as a file).
+        self.path = self.location.path or Path(self.location.masked())
+        self.db = tables.open_database(self.location)
         self._ctx = StoreContext(
             self.db, clock, rules.validate_timezone(default_timezone), self._notify
         )
@@ -215,8 +215,8 @@ class Store(CampaignOps):
 
     def _read_only(self) -> None:
         # peewee keeps one connection per thread: this is the reader thread's own,
-        # and query_only makes sure nothing run there can ever write.
-        execute(self.db, "PRAGMA query_only = 1")
+        # and read-only (query_only on SQLite) makes sure nothing run there can ever write.
+        dialect.read_only(self.db)
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from any thread) after each committed write."""
@@ -443,6 +443,28 @@ class Store(CampaignOps):
 
     def recover_sending(self) -> int:
         return self.dispatch.recover_sending()
+
+    @property
+    def claim_owner(self) -> str:
+        """Whom this store's claims name (``host:pid:random`` unless set)."""
+        return self._ctx.claim_owner
+
+    def set_claimant(self, owner: str | None = None, ttl: float | None = None) -> None:
+        """Name the owner of this store's claims and how long each stays theirs unrenewed."""
+        if owner is not None:
+            self._ctx.claim_owner = owner
+        if ttl is not None:
+            if ttl <= 0:
+                raise ValueError("a claim TTL is a positive number of seconds")
+            self._ctx.claim_ttl = ttl
+
+    def expire_claims(self, now: datetime | None = None) -> list[int]:
+        """Give back (to pending, same id) every claim whose expiry passed; any process may."""
+        return self.dispatch.expire_claims(now)
+
+    def renew_claims(self, now: datetime | None = None) -> int:
+        """Push back the expiry of this owner's claims (call more often than the TTL)."""
+        return self.dispatch.renew_claims(now)
 
     def finalize(self, now: datetime | None = None) -> dict[str, list[int]]:
         return self.dispatch.finalize(now)

@@ -259,7 +259,8 @@ def open_database(path: Path | str | StoreLocation) -> pw.Database:
     location = StoreLocation.parse(path)
     if location.path is not None:
         location.path.parent.mkdir(parents=True, exist_ok=True)
-    db = location.open_database()
+    # SQLite through make_database: the one place its connection is made (tests wrap it).
+    db = location.open_database() if location.path is None else make_database(location.path)
     db.bind(MODELS, bind_refs=False, bind_backrefs=False)
     try:
         db.connect(reuse_if_open=True)
