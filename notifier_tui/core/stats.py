@@ -18,21 +18,31 @@ from notifier_tui.core.records import MailingRecord, MessageRecord
 from notifier_tui.core.rules import ALL_STATUSES, MessageStatus
 from notifier_tui.core.store import dialect
 from notifier_tui.core.store.schema import Message
-from notifier_tui.core.store.sqlutil import execute
+from notifier_tui.core.store.sqlutil import CHUNK, execute
 
 
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def counts_by_mailing(db: pw.Database) -> dict[int, dict[str, int]]:
-    """``{mailing_id: {status: count}}`` for every mailing with messages."""
+def counts_by_mailing(
+    db: pw.Database, mailing_ids: list[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """``{mailing_id: {status: count}}`` for every mailing with messages, or the ones given."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    cursor = execute(
-        db, "SELECT mailing_id, status, COUNT(*) FROM message GROUP BY mailing_id, status"
-    )
-    for mailing_id, status, count in cursor:
-        out[mailing_id][status] = count
+    queries: list[tuple[str, list[int]]] = [("", [])]
+    if mailing_ids is not None:
+        # Placeholders, not json_each: the same statement runs on PostgreSQL.
+        batches = [mailing_ids[i : i + CHUNK] for i in range(0, len(mailing_ids), CHUNK)]
+        queries = [(f" WHERE mailing_id IN ({', '.join('?' * len(b))})", b) for b in batches]
+    for where, params in queries:
+        cursor = execute(
+            db,
+            f"SELECT mailing_id, status, COUNT(*) FROM message{where} GROUP BY mailing_id, status",
+            params,
+        )
+        for mailing_id, status, count in cursor:
+            out[mailing_id][status] = count
     return dict(out)
 
 

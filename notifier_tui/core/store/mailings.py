@@ -17,12 +17,19 @@ from notifier_tui.core.store.schema import Mailing, Message
 from notifier_tui.core.store.sqlutil import writes
 
 
+def _closed_key(row: Mailing) -> tuple[object, ...]:
+    """What must stay the same for a closed mailing's kept counts to hold."""
+    return (row.updated_at, row.start_at, row.end_at, row.cancelled, row.materialized_at)
+
+
 class Mailings(Part):
     """The mailing table; a live mailing's audience is kept current through :class:`Audience`."""
 
     def __init__(self, ctx: StoreContext, audience: Audience) -> None:
         super().__init__(ctx)
         self.audience = audience
+        # Counts of mailings that are over, by id, with the row's key they hold for.
+        self._closed: dict[int, tuple[tuple[object, ...], dict[str, int]]] = {}
 
     def record(self, row: Mailing, counts: dict[str, int] | None = None) -> MailingRecord:
         counts = counts if counts is not None else stats.counts_for(self.db, row.id)
@@ -61,9 +68,38 @@ class Mailings(Part):
         return self.record(self.row(mailing_id))
 
     def all(self) -> list[MailingRecord]:
-        counts = stats.counts_by_mailing(self.db)
-        rows = Mailing.select().order_by(Mailing.start_at.desc(), Mailing.id.desc())
-        return [self.record(row, counts.get(row.id, {})) for row in rows]
+        """Every mailing with its counts, newest first.
+
+        Counting a million messages is most of the cost of the overall view, and
+        most mailings are over: their counts are kept from the last time and
+        only the others are counted again (see :meth:`_is_closed`).
+        """
+        rows = list(Mailing.select().order_by(Mailing.start_at.desc(), Mailing.id.desc()))
+        now = self.clock()
+        kept: dict[int, dict[str, int]] = {}
+        for row in rows:
+            entry = self._closed.get(row.id)
+            if entry is not None and entry[0] == _closed_key(row) and row.end_at <= now:
+                kept[row.id] = entry[1]
+        fresh = [row.id for row in rows if row.id not in kept]
+        counts = stats.counts_by_mailing(self.db, fresh if kept else None)
+        out = []
+        for row in rows:
+            c = kept.get(row.id) or counts.get(row.id, {})
+            if row.id not in kept and self._is_closed(row, c, now):
+                self._closed[row.id] = (_closed_key(row), dict(c))
+            out.append(self.record(row, dict(c)))
+        return out
+
+    @staticmethod
+    def _is_closed(row: Mailing, counts: dict[str, int], now: datetime) -> bool:
+        """Whether nothing can change this mailing's counts any more but editing it.
+
+        Over (ended and materialised) with no message open: the store only ever
+        changes pending and sending messages, or those of live mailings, so its
+        counts change only if the mailing row itself does (its key) or it goes.
+        """
+        return row.materialized_at is not None and row.end_at <= now and open_count(counts) == 0
 
     @writes
     def create(
