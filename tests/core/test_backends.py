@@ -210,3 +210,16 @@ def test_the_two_schemas_have_the_same_tables_and_columns(tmp_path, pg_url: str)
         finally:
             store.close()
     assert shapes[0] == shapes[1]
+
+
+def test_import_rows_on_both(backend_store: Store) -> None:
+    """The staged import (temporary tables, one merge) and its row errors."""
+    mid = _fill(backend_store, 2)  # a live mailing: imported clients join it (rule 2)
+    rows = [(i + 2, {"phone": phone(100 + i), "tag": "t", "timezone": "UTC"}) for i in range(50)]
+    rows.append((52, {"phone": phone(100), "tag": "t", "timezone": "UTC"}))  # repeats line 2
+    rows.append((53, {"phone": phone(0), "tag": "t", "timezone": "UTC"}))  # already a client
+    result = backend_store.import_rows(rows, skip_invalid=True)
+    assert result.imported == 50
+    assert [line for line, _ in result.errors] == [52, 53]
+    assert backend_store.count_clients() == 52
+    assert len(message_rows(backend_store, mid)) == 52

@@ -29,17 +29,22 @@ __all__ = [
     "advance_sequence",
     "columns",
     "data_version",
+    "insertion_order",
     "instr",
     "is_postgres",
     "json_values",
     "lock_schema",
+    "main_table",
     "raw_cursor",
     "read_only",
     "sequence_high",
     "serialize",
     "skip_locked",
     "snapshot",
+    "sort_key_unindexed",
     "tables",
+    "temp_index",
+    "temp_table",
 ]
 
 # SQLite's BEGIN variants; PostgreSQL's BEGIN takes an isolation level instead.
@@ -247,3 +252,30 @@ def snapshot(db: pw.Database) -> None:
     """
     if is_postgres(db):
         _run(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def temp_table(db: pw.Database, name: str) -> str:
+    """``name`` in this connection's own temporary schema (``temp``; ``pg_temp``)."""
+    return f"{'pg_temp' if is_postgres(db) else 'temp'}.{name}"
+
+
+def main_table(db: pw.Database, name: str) -> str:
+    """``name`` in the store's own schema, never a temporary table of that name."""
+    return name if is_postgres(db) else f"main.{name}"
+
+
+def temp_index(db: pw.Database, name: str, table: str, cols: str) -> str:
+    """``CREATE INDEX`` on a temporary table (PostgreSQL puts the index beside its table)."""
+    if is_postgres(db):
+        return f"CREATE INDEX {name} ON pg_temp.{table} ({cols})"
+    return f"CREATE INDEX temp.{name} ON {table} ({cols})"
+
+
+def sort_key_unindexed(db: pw.Database, column: str) -> str:
+    """An ORDER BY term SQLite sorts rather than walks an index for (``+col``)."""
+    return column if is_postgres(db) else f"+{column}"
+
+
+def insertion_order(db: pw.Database, fallback: str) -> str:
+    """ORDER BY the order rows went into a table: SQLite's rowid, else ``fallback``."""
+    return fallback if is_postgres(db) else "rowid"

@@ -27,6 +27,7 @@ import peewee as pw
 from notifier_tui.core import rules
 from notifier_tui.core.errors import ConflictError, RowErrors, ValidationError
 from notifier_tui.core.records import ImportResult
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.csvio import BAD_ROW
@@ -35,8 +36,9 @@ from notifier_tui.core.store.sqlutil import cursor, execute
 STAGE_CHUNK = 5_000
 """Rows per staging statement: big enough to amortise the call, small enough to stay short."""
 
-_STAGE = "temp.client_import"
-_SORTED = "temp.client_import_sorted"
+# This connection's own temporary tables (dialect.temp_table qualifies them).
+_STAGE_NAME = "client_import"
+_SORTED_NAME = "client_import_sorted"
 
 
 class Importer(Part):
@@ -45,6 +47,9 @@ class Importer(Part):
     def __init__(self, ctx: StoreContext, audience: Audience) -> None:
         super().__init__(ctx)
         self.audience = audience
+        self._stage_table = dialect.temp_table(self.db, _STAGE_NAME)
+        self._sorted_table = dialect.temp_table(self.db, _SORTED_NAME)
+        self._client_table = dialect.main_table(self.db, "client")
 
     def import_rows(
         self, rows: Iterable[tuple[int, dict[str, str]]], *, skip_invalid: bool = False
@@ -58,10 +63,10 @@ class Importer(Part):
             RowErrors: some rows were bad and ``skip_invalid`` is false.
             ConflictError: another process added one of the phones during the import.
         """
-        execute(self.db, f"DROP TABLE IF EXISTS {_STAGE}")
+        execute(self.db, f"DROP TABLE IF EXISTS {self._stage_table}")
         execute(
             self.db,
-            f"CREATE TABLE {_STAGE} (line INTEGER PRIMARY KEY, phone TEXT NOT NULL,"
+            f"CREATE TABLE {self._stage_table} (line INTEGER PRIMARY KEY, phone TEXT NOT NULL,"
             " operator_code TEXT NOT NULL, tag TEXT NOT NULL, timezone TEXT NOT NULL)",
         )
         try:
@@ -72,7 +77,7 @@ class Importer(Part):
                 raise RowErrors(errors)
             imported = self._merge()
         finally:
-            execute(self.db, f"DROP TABLE IF EXISTS {_STAGE}")
+            execute(self.db, f"DROP TABLE IF EXISTS {self._stage_table}")
         self._notify()
         return ImportResult(imported, [(line, str(err)) for line, err in errors])
 
@@ -83,7 +88,7 @@ class Importer(Part):
         errors: list[tuple[int, ValidationError]] = []
         batch: list[tuple[int, str, str, str, str]] = []
         cur = cursor(self.db)
-        sql = f"INSERT INTO {_STAGE} VALUES (?, ?, ?, ?, ?)"
+        sql = f"INSERT INTO {self._stage_table} VALUES (?, ?, ?, ?, ?)"
         default_zone = self.ctx.default_timezone
         for line, row in rows:
             if BAD_ROW in row:
@@ -114,22 +119,25 @@ class Importer(Part):
         is checked against the store like any other. The rows reported are
         dropped from the staging table, so what is left is what to import.
         """
-        execute(self.db, "CREATE INDEX temp.client_import_phone ON client_import (phone, line)")
+        execute(
+            self.db, dialect.temp_index(self.db, "client_import_phone", _STAGE_NAME, "phone, line")
+        )
         repeats = execute(
             self.db,
-            f"SELECT s.line, s.phone, f.first FROM {_STAGE} s JOIN"
-            f" (SELECT phone, MIN(line) AS first FROM {_STAGE} GROUP BY phone"
+            f"SELECT s.line, s.phone, f.first FROM {self._stage_table} s JOIN"
+            f" (SELECT phone, MIN(line) AS first FROM {self._stage_table} GROUP BY phone"
             "  HAVING COUNT(*) > 1) f ON f.phone = s.phone WHERE s.line > f.first",
         ).fetchall()
         cursor(self.db).executemany(
-            f"DELETE FROM {_STAGE} WHERE line = ?", [(line,) for line, _, _ in repeats]
+            f"DELETE FROM {self._stage_table} WHERE line = ?", [(line,) for line, _, _ in repeats]
         )
         existing = execute(
             self.db,
-            f"SELECT line, phone FROM {_STAGE} WHERE phone IN (SELECT phone FROM main.client)",
+            f"SELECT line, phone FROM {self._stage_table}"
+            f" WHERE phone IN (SELECT phone FROM {self._client_table})",
         ).fetchall()
         cursor(self.db).executemany(
-            f"DELETE FROM {_STAGE} WHERE line = ?", [(line,) for line, _ in existing]
+            f"DELETE FROM {self._stage_table} WHERE line = ?", [(line,) for line, _ in existing]
         )
         errors: list[tuple[int, ValidationError]] = [
             (line, ConflictError("phone", f"{phone} repeats line {first}"))
@@ -149,28 +157,30 @@ class Importer(Part):
         (bench/store.py). Imported clients therefore get their ids in phone
         order, not in file order.
         """
-        execute(self.db, f"DROP TABLE IF EXISTS {_SORTED}")
+        execute(self.db, f"DROP TABLE IF EXISTS {self._sorted_table}")
         execute(
             self.db,
-            f"CREATE TABLE {_SORTED} AS SELECT phone, operator_code, tag, timezone"
-            f" FROM {_STAGE} ORDER BY +phone",
+            f"CREATE TABLE {self._sorted_table} AS SELECT phone, operator_code, tag, timezone"
+            f" FROM {self._stage_table} ORDER BY {dialect.sort_key_unindexed(self.db, 'phone')}",
         )
-        execute(self.db, f"DROP TABLE {_STAGE}")  # frees its pages before the merge
+        execute(self.db, f"DROP TABLE {self._stage_table}")  # frees its pages before the merge
         try:
             return self._insert_sorted()
         finally:
-            execute(self.db, f"DROP TABLE IF EXISTS {_SORTED}")
+            execute(self.db, f"DROP TABLE IF EXISTS {self._sorted_table}")
 
     def _insert_sorted(self) -> int:
         now = self.clock().timestamp()
         try:
             with self.db.atomic("IMMEDIATE"):
-                last_id = execute(self.db, "SELECT MAX(id) FROM main.client").fetchone()[0]
+                top = execute(self.db, f"SELECT MAX(id) FROM {self._client_table}")
+                last_id = top.fetchone()[0]
                 inserted = execute(
                     self.db,
-                    "INSERT INTO main.client (phone, operator_code, tag, timezone, created_at)"
-                    f" SELECT phone, operator_code, tag, timezone, ? FROM {_SORTED}"
-                    " ORDER BY rowid",
+                    f"INSERT INTO {self._client_table}"
+                    " (phone, operator_code, tag, timezone, created_at)"
+                    f" SELECT phone, operator_code, tag, timezone, ? FROM {self._sorted_table}"
+                    f" ORDER BY {dialect.insertion_order(self.db, 'phone')}",
                     (now,),
                 ).rowcount
                 # Clients imported during a live mailing get their messages (rule 2).
