@@ -223,3 +223,14 @@ def test_import_rows_on_both(backend_store: Store) -> None:
     assert [line for line, _ in result.errors] == [52, 53]
     assert backend_store.count_clients() == 52
     assert len(message_rows(backend_store, mid)) == 52
+
+
+def test_a_test_send_id_is_never_a_message_id(backend_store: Store) -> None:
+    mid = _fill(backend_store, 2)
+    taken = backend_store.reserve_test_send_id()
+    assert taken > max(r["id"] for r in message_rows(backend_store))
+    backend_store.create_client(phone(9), tag="t")  # joins the live mailing: a new message
+    assert min(r["id"] for r in message_rows(backend_store, mid) if r["client_id"]) < taken
+    assert max(r["id"] for r in message_rows(backend_store)) > taken
+    assert backend_store.reserve_test_send_id() > taken
+    assert backend_store.audit_entries()  # the audit trail reads back on both

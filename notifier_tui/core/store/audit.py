@@ -67,7 +67,7 @@ class AuditTrail(Part):
 
         ``limit`` keeps the newest ``limit`` of them.
         """
-        where: list[str] = ["1"]
+        where: list[str] = ["1 = 1"]  # "WHERE 1" is SQLite only
         params: list[object] = []
         if mailing_id is not None:
             where.append("object_kind = 'mailing' AND object_id = ?")

@@ -26,6 +26,7 @@ from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import OPEN_STATUSES
 from notifier_tui.core.rules import MessageStatus
+from notifier_tui.core.store import dialect
 from notifier_tui.core.store.audience import AudienceFilter
 from notifier_tui.core.store.base import Part
 from notifier_tui.core.store.schema import Mailing
@@ -267,14 +268,4 @@ class Campaign(Part):
     @writes
     def reserve_test_id(self) -> int:
         """The next id of the message sequence, taken so no message ever gets it."""
-        row = execute(self.db, "SELECT seq FROM sqlite_sequence WHERE name = 'message'").fetchone()
-        if row is None:
-            top = execute(self.db, "SELECT COALESCE(MAX(id), 0) FROM message").fetchone()[0]
-            execute(
-                self.db,
-                "INSERT INTO sqlite_sequence (name, seq) VALUES ('message', ?)",
-                (int(top) + 1,),
-            )
-            return int(top) + 1
-        execute(self.db, "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'message'")
-        return int(row[0]) + 1
+        return dialect.take_id(self.db, "message")

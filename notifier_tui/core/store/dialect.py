@@ -43,6 +43,7 @@ __all__ = [
     "snapshot",
     "sort_key_unindexed",
     "tables",
+    "take_id",
     "temp_index",
     "temp_table",
 ]
@@ -279,3 +280,17 @@ def sort_key_unindexed(db: pw.Database, column: str) -> str:
 def insertion_order(db: pw.Database, fallback: str) -> str:
     """ORDER BY the order rows went into a table: SQLite's rowid, else ``fallback``."""
     return fallback if is_postgres(db) else "rowid"
+
+
+def take_id(db: pw.Database, table: str) -> int:
+    """Take the next id of ``table``'s sequence without a row, so no row ever gets it."""
+    if is_postgres(db):
+        seq = _run(db, "SELECT pg_get_serial_sequence(?, 'id')", (f'"{table}"',)).fetchone()[0]
+        return int(_run(db, "SELECT nextval(?)", (seq,)).fetchone()[0])
+    row = _run(db, "SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    if row is None:
+        top = int(_run(db, f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').fetchone()[0])
+        _run(db, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, top + 1))
+        return top + 1
+    _run(db, "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = ?", (table,))
+    return int(row[0]) + 1
