@@ -82,11 +82,17 @@ def _dispatch(
     if args.locate:
         return runners.run_locate(args, settings)
     runner: Callable[[Settings], int]
+    if getattr(args, "workers", None) is not None and not args.daemon:
+        raise UsageError("--workers: only with --daemon")
     if args.daemon:
         from notifier_tui.ops.daemon import run_daemon as runner
         from notifier_tui.ops.fronts import check_api_settings
 
         check_api_settings(settings)
+        if args.workers is not None and args.workers > 1:
+            from notifier_tui.ops.supervisor import run_supervisor
+
+            return run_supervisor(settings, args.workers, argv)
     elif args.demo:
         from notifier_tui.cli.launch import run_demo as runner
     else:

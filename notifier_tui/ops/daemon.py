@@ -31,8 +31,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.sending.sender import Sender
@@ -45,7 +47,7 @@ from notifier_tui.ops.startup import open_store
 from notifier_tui.ops.token_watch import TokenWatcher
 from notifier_tui.settings.config import Settings, sender_config
 from notifier_tui.settings.exit_codes import Exit, classify
-from notifier_tui.settings.logs import remove_handlers, setup_logging
+from notifier_tui.settings.logs import WORKER_ENV, remove_handlers, setup_logging
 
 log = logging.getLogger("notifier_tui.ops.daemon")
 
@@ -64,7 +66,7 @@ def run_daemon(settings: Settings, web: WebOptions | None = None) -> int:
         settings: the resolved settings (``api_port`` adds the HTTP API).
         web: ``notifier-tui serve``'s options: serve the UI to browsers too.
     """
-    handlers = setup_logging(settings.log_level, settings.log_file, stderr=True)
+    handlers = setup_logging(settings.log_level, worker_log_file(settings), stderr=True)
     deadline = shutdown.HardDeadline(settings.stop_timeout + shutdown.HARD_EXIT_MARGIN, Exit.ERROR)
     try:
         try:
@@ -87,6 +89,19 @@ def run_daemon(settings: Settings, web: WebOptions | None = None) -> int:
         # Closing the log file flushes it, which raises on a full disk.
         with contextlib.suppress(OSError):
             remove_handlers(handlers)
+
+
+def worker_log_file(settings: Settings) -> Path:
+    """The log file: a supervised child (``--workers``) writes its own, ``notifier.worker-2.log``.
+
+    Several processes rotating one file would lose lines; each child's lines
+    also carry ``worker=i`` (settings/logs.py) on the shared stderr.
+    """
+    worker = os.environ.get(WORKER_ENV, "")
+    path = settings.log_file
+    if not worker.isdigit():
+        return path
+    return path.with_name(f"{path.stem}.worker-{worker}{path.suffix}")
 
 
 async def serve(

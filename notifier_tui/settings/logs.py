@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -17,6 +18,16 @@ from notifier_tui.core.secret import mask_urls
 from notifier_tui.settings.log_throttle import install_throttle
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+WORKER_ENV = "NOTIFIER_WORKER"
+"""Set by ``--daemon --workers N`` (ops/supervisor.py) in each child: its number."""
+
+
+def line_format() -> str:
+    """:data:`FORMAT`, with ``worker=i`` before the message in a supervised child."""
+    worker = os.environ.get(WORKER_ENV, "")
+    if not worker.isdigit():
+        return FORMAT
+    return FORMAT.replace("%(message)s", f"worker={worker} %(message)s")
 
 
 class MaskingFormatter(logging.Formatter):
@@ -28,7 +39,7 @@ class MaskingFormatter(logging.Formatter):
     """
 
     def __init__(self) -> None:
-        super().__init__(FORMAT)
+        super().__init__(line_format())
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_urls(super().format(record))
