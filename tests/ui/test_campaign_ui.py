@@ -7,20 +7,41 @@ The real app on a real store file (``make_app``), the gateway simulator on
 
 from __future__ import annotations
 
+import csv
 import threading
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from notifier_tui.core.secret import Secret
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
+from notifier_tui.sim import ThreadedSimulator
+from notifier_tui.ui.dialogs.clone import CloneDialog
 from notifier_tui.ui.dialogs.mailing_form import MailingForm
+from notifier_tui.ui.dialogs.test_send import TestSendDialog
+from notifier_tui.ui.screens import mailing_detail as detail_module
+from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.widgets.projection import ProjectionView, projection_text, sparkline
-from tests.ui.conftest import SIZE, T0, AppFactory, FakeClock, fill, phone, settle
+from tests.ui.conftest import (
+    SIZE,
+    T0,
+    AppFactory,
+    FakeClock,
+    fill,
+    form_errors,
+    notices,
+    phone,
+    screen_text,
+    settle,
+    wait_for,
+)
+from tests.ui.stats_harness import seed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -166,3 +187,194 @@ def test_projection_words_a_started_mailing_and_its_histogram(store: Store) -> N
     )
     assert preview.projection.window_opens[:5] == (50, 0, 0, 0, 5)
     assert sparkline([0, 1, 8]).plain == "·▁█"
+
+
+# --- 2. mailing details: ETA live, resend to the not sent, test send, export -----------
+
+
+async def open_detail(pilot: Pilot[Any], mailing_id: int) -> MailingDetailScreen:
+    await settle(pilot)
+    screen = MailingDetailScreen(mailing_id)
+    await pilot.app.push_screen(screen)
+    await settle(pilot)
+    return screen
+
+
+async def test_details_show_the_eta_and_the_misses_live(
+    make_app: AppFactory,
+    store: Store,
+    clock: FakeClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(detail_module, "PROJECTION_SECONDS", 0.1)
+    ids = seed(store, clock.now)
+    app = make_app(settings=replace(settings, rate_limit=0.01))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, ids["vip"])
+        line = screen.query_one("#detail-projection", ProjectionView)
+        # 14 pending; the end is 8 h away and 0.01/s sends 288 by then.
+        assert str(line.render()).startswith("ETA ≈ 13:23:20 MSK · 0 will miss the end")
+        # 7 h 59 min later the same 14 no longer fit in the one minute left: live, no key.
+        clock.advance(hours=7, minutes=59)
+        await wait_for(
+            pilot,
+            lambda: "will miss the end" in str(line.render()) and "ETA" not in str(line.render()),
+        )
+        assert str(line.render()).startswith("14 will miss the end")
+        # A finished mailing says so instead.
+        clock.advance(hours=1)
+        await wait_for(pilot, lambda: "nothing more will be sent" in str(line.render()))
+
+
+async def test_new_mailing_for_the_not_sent(
+    make_app: AppFactory, store: Store, clock: FakeClock
+) -> None:
+    ids = seed(store, clock.now)
+    failed = {
+        m.client_id for m in store.mailing_stats(ids["sale"], status="failed", limit=100).messages
+    }
+    assert len(failed) == 6
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, ids["sale"])
+        assert "n: new mailing for the 6 not sent" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, CloneDialog)
+        assert "New mailing for the 6 not sent of mailing #1" in screen_text(app)
+        fill(pilot, start_at="+1h", end_at="+10m")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert form_errors(pilot) == {"end_at": "must be after Start"}
+        fill(pilot, end_at="+3h", text="Second try: 20% off")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert any("created for the 6 clients not sent" in n for n in notices(app))
+    new = max(store.list_mailings(), key=lambda m: m.id)
+    assert new.text == "Second try: 20% off"
+    assert new.start_at == clock.now + timedelta(hours=1)
+    assert set(store.explicit_clients(new.id)) == failed
+    # The original's messages are as they were.
+    assert store.mailing_stats(ids["sale"], limit=0).by_status["failed"] == 6
+
+
+async def test_nothing_to_resend_says_so(
+    make_app: AppFactory, store: Store, clock: FakeClock
+) -> None:
+    ids = seed(store, clock.now)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, ids["vip"])
+        assert "new mailing for the" not in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "Nothing to resend: no failed, expired or cancelled messages." in notices(app)
+
+
+def counts(store: Store, mailing_id: int) -> dict[str, int]:
+    return dict(store.mailing_stats(mailing_id, limit=0).by_status)
+
+
+async def send_test(pilot: Pilot[Any], number: str) -> str:
+    """Open the test send, send to ``number``, and return the outcome line."""
+    await pilot.press("T")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, TestSendDialog)
+    fill(pilot, phone=number)
+    await pilot.press("enter")
+    await settle(pilot)
+    return text_of(pilot, "#test-outcome")
+
+
+async def test_test_send_through_the_simulator(
+    make_app: AppFactory,
+    store: Store,
+    clock: FakeClock,
+    settings: Settings,
+    threaded_simulator: ThreadedSimulator,
+) -> None:
+    ids = seed(store, clock.now)
+    before = counts(store, ids["sale"])
+    url = threaded_simulator.base_url
+    configured = replace(settings, base_url=url, token=Secret("secret-token-value"))
+    app = make_app(settings=configured)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, ids["sale"])
+        line = await send_test(pilot, "89001112233")
+        assert line.startswith("outcome accepted  gateway: HTTP 200")
+        assert "to 79001112233" in line
+        dialog = pilot.app.screen
+        assert isinstance(dialog, TestSendDialog) and dialog.trial is not None
+        assert threaded_simulator.simulator.accepted[dialog.trial.msg_id] == 1
+        # A bad phone is refused under the field, nothing sent.
+        fill(pilot, phone="12")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "phone" in form_errors(pilot)
+        assert sum(threaded_simulator.simulator.accepted.values()) == 1
+    assert counts(store, ids["sale"]) == before  # never counted in the mailing's statistics
+    entry = store.audit_entries(mailing_id=ids["sale"])[-1]
+    assert (entry.action, entry.surface, entry.change["outcome"]) == (
+        "mailing.test_send",
+        "ui",
+        "accepted",
+    )
+    assert "secret-token-value" not in str(entry.to_json())
+
+
+async def test_test_send_problems_are_one_line(
+    make_app: AppFactory,
+    store: Store,
+    clock: FakeClock,
+    settings: Settings,
+    threaded_simulator: ThreadedSimulator,
+) -> None:
+    ids = seed(store, clock.now)
+    url = threaded_simulator.base_url
+    threaded_simulator.simulator.config.token = "the-right-one"
+    cases = [
+        (replace(settings, base_url=url), "No gateway token set: give --token-file PATH"),
+        (
+            replace(settings, base_url=url, token=Secret("a-wrong-one")),
+            "The gateway refused the token (HTTP 401",
+        ),
+        (
+            replace(
+                settings, base_url="http://u:pw@127.0.0.1:9/v1", token=Secret("x"), timeout=2.0
+            ),
+            "Cannot reach http://***@127.0.0.1:9/v1 (",
+        ),
+    ]
+    for configured, expected in cases:
+        app = make_app(settings=configured)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_detail(pilot, ids["sale"])
+            line = await send_test(pilot, phone(1))
+            assert line.startswith(expected), line
+            assert "\n" not in line.strip() and "a-wrong-one" not in line and "pw" not in line
+
+
+async def test_export_writes_every_message_and_says_where(
+    make_app: AppFactory,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "data"))
+    ids = seed(store, clock.now)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, ids["sale"])
+        await pilot.press("e")
+        await settle(pilot)
+        path = tmp_path / "data" / "exports" / "mailing-1-20261201-130000.csv"
+        assert f"Exported 40 messages of mailing #1 to {path}" in notices(app)
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 40
+    assert sum(row["status"] == "failed" for row in rows) == 6

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Label, Static
 
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen, LogView
-from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
+from notifier_tui.ui.screens.mailing_detail import FILTER_KEYS, MailingDetailScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.widgets.live_table import MailingTable
 
@@ -83,7 +83,7 @@ def sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tuple[
         (
             "Mailing details",
             [
-                (keys, what if keys in ("esc", "[", "]") else f"show {what} messages")
+                (keys, f"show {what} messages" if keys in FILTER_KEYS else what)
                 for keys, what in _pairs(MailingDetailScreen.BINDINGS, names)
             ],
         ),

@@ -9,10 +9,12 @@ once a second and diffed into the table by message id.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -23,11 +25,16 @@ from notifier_tui.core.errors import NotFoundError
 from notifier_tui.core.records import MessageRecord
 from notifier_tui.core.rules import MailingState
 from notifier_tui.core.stats import MailingDetail
+from notifier_tui.settings.paths import data_dir
+from notifier_tui.ui.dialogs.clone import CloneDialog, not_sent
+from notifier_tui.ui.dialogs.test_send import TestSendDialog
 from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.node import NotifierNode
+from notifier_tui.ui.palette import writable_dir
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_table import ColumnSpec, LiveTable
+from notifier_tui.ui.widgets.projection import ProjectionView
 from notifier_tui.ui.workers import PeriodicRead, ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -40,6 +47,8 @@ PAGE_SIZE = 100
 """Messages per page: what one query reads and the table holds."""
 
 REFRESH_SECONDS = 1.0
+PROJECTION_SECONDS = 5.0
+"""How often the ETA and the projected misses are worked out again (a heavier read)."""
 
 FILTER_KEYS: dict[str, str | None] = {
     "a": None,
@@ -109,6 +118,11 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         ),
         Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
         Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        # Not in the footer, which 80 columns fill already: the line under the table names
+        # them (with the N of "not sent"), and so do ? and the palette.
+        Binding("n", "resend", "New mailing for the not sent", show=False),
+        Binding("T", "test_send", "Test send to one phone", show=False),
+        Binding("e", "export", "Export every message to CSV", show=False),
     ]
 
     def __init__(self, mailing_id: int) -> None:
@@ -127,10 +141,13 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         self._gone = False
         self._generation = 0
         self._timer: Timer | None = None
+        self._projector = PeriodicRead(f"project mailing #{mailing_id}", "mailing projection")
+        self._projection_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static(id="detail-title")
+        yield ProjectionView(id="detail-projection")
         yield Static(id="detail-filters")
         table = LiveTable(id="detail-messages")
         table.set_columns(self._columns())
@@ -159,18 +176,25 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#detail-title", Static).update(Text(f"Mailing #{self.mailing_id}"))
         self._timer = self.set_interval(REFRESH_SECONDS, self._tick)
+        self._projection_timer = self.set_interval(PROJECTION_SECONDS, self._project_now)
         self._tick()
+        self._project_now()
 
     # --- refreshing -----------------------------------------------------------------
 
     def on_screen_suspend(self) -> None:
         if self._timer is not None:
             self._timer.pause()
+        if self._projection_timer is not None:
+            self._projection_timer.pause()
 
     def on_screen_resume(self) -> None:
         if self._timer is not None and not self._gone:
             self._timer.resume()
             self._tick()
+        if self._projection_timer is not None and not self._gone:
+            self._projection_timer.resume()
+            self._project_now()
 
     def on_store_changed(self, _message: StoreChanged) -> None:
         self._tick()
@@ -215,6 +239,9 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         self._gone = True
         if self._timer is not None:
             self._timer.stop()
+        if self._projection_timer is not None:
+            self._projection_timer.stop()
+        self.query_one(ProjectionView).show_problem("")
         self.query_one(LiveTable).sync([])
         self.query_one("#detail-title", Static).update(
             Text(f"Mailing #{self.mailing_id} was deleted.", style="bold red")
@@ -265,7 +292,49 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
                 f"{first:,}–{last:,} of {detail.matching:,} {what}",
                 (f"  page {self.page_offset // PAGE_SIZE + 1}/{pages}", "dim"),
             )
+        text.append_text(self._campaign_keys())
         self.query_one("#detail-page", Static).update(text)
+
+    def _campaign_keys(self) -> Text:
+        """``n: new mailing for the 6 not sent · T: test send · e: export CSV``, dimmed."""
+        detail = self.detail
+        missed = not_sent(detail.by_status) if detail is not None else 0
+        keys = ["T: test send", "e: export CSV"]
+        if missed:
+            keys.insert(0, f"n: new mailing for the {missed:,} not sent")
+        return Text("  " + " · ".join(keys), style="dim")
+
+    # --- the projection: ETA and misses, live -------------------------------------------
+
+    def _project_now(self) -> None:
+        if not self._gone:
+            self._projector.start(self, self.project)
+
+    async def project(self) -> None:
+        """Work out the ETA and who will miss the end, from now (or from the start)."""
+        view = self.query_one(ProjectionView)
+        store = self.notifier.store
+        try:
+            # The state from the same moment as the projection, not from the last page read.
+            mailing = await store.run(store.get_mailing, self.mailing_id)
+            if mailing.state in (MailingState.FINISHED, MailingState.CANCELLED):
+                view.show_problem(f"Mailing {mailing.state}: nothing more will be sent.")
+                return
+            preview = await store.run(
+                store.preview_mailing,
+                self.mailing_id,
+                rate_limit=self.notifier.settings.rate_limit,
+            )
+        except NotFoundError:
+            return  # the periodic read says so
+        started = mailing.state is not MailingState.SCHEDULED
+        view.show_preview(
+            preview,
+            self.notifier.clock(),
+            self.notifier.display_tz,
+            started=started,
+            one_line=True,
+        )
 
     # --- the selected message ------------------------------------------------------
 
@@ -319,6 +388,42 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         self.page_offset = offset
         self.query_one(LiveTable).move_cursor(row=0, animate=False)
         self._reload_now()
+
+    def action_resend(self) -> None:
+        """A new mailing for the clients whose message failed, expired or was cancelled."""
+        detail = self.detail
+        if detail is None:
+            return
+        if not_sent(detail.by_status) == 0:
+            self.notify("Nothing to resend: no failed, expired or cancelled messages.")
+            return
+        self.app.push_screen(CloneDialog(detail.mailing, detail.by_status))
+
+    def action_test_send(self) -> None:
+        """Send the mailing's text to one phone now (recorded as a test, never counted)."""
+        if self.detail is not None:
+            self.app.push_screen(TestSendDialog(self.detail.mailing))
+
+    def export_dir(self) -> Path:
+        """Where exports go: the user data dir if it can be written, else the cwd."""
+        return writable_dir([data_dir() / "exports", Path.cwd()])
+
+    def action_export(self) -> None:
+        """Write every message of the mailing to a CSV file and say where."""
+        stamp = self.notifier.clock().astimezone(self.notifier.display_tz)
+        path = self.export_dir() / f"mailing-{self.mailing_id}-{stamp:%Y%m%d-%H%M%S}.csv"
+        self.notify(f"Exporting mailing #{self.mailing_id} to {path}…")
+        self._export(path)
+
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def _export(self, path: Path) -> None:
+        store = self.notifier.store
+        try:
+            count = await store.run(store.export_mailing_csv, self.mailing_id, path)
+        except OSError as err:
+            self.notify(f"Cannot write {path}: {err.strerror}", severity="error")
+            return
+        self.notify(f"Exported {count:,} messages of mailing #{self.mailing_id} to {path}")
 
     def _reload_now(self) -> None:
         # A user's change must show even if a periodic read is in flight: that

@@ -99,6 +99,36 @@ def projection_text(
     return Text("\n").join(lines)
 
 
+def projection_line(preview: Preview, now: datetime, tz: tzinfo, *, started: bool) -> Text:
+    """The projection on one line, the ETA and the misses first (the details screen).
+
+    ``ETA ≈ 13:09:20 MSK · 0 will miss the end · 14 of 14 left to send in their
+    window · at 0.025/s, the last measured rate``: what matters most comes
+    first, so a narrow screen cuts only the end.
+    """
+    p = preview.projection
+    line = Text()
+    if p.audience == 0:
+        line.append("Nothing left to send." if started else "Nobody to send to.", "dim")
+    else:
+        if p.finish_at is not None:
+            line.append_text(
+                Text.assemble(
+                    "ETA ≈ " if started else "Finish ≈ ",
+                    (fmt.when(p.finish_at, now, tz).plain, "bold"),
+                    f" {p.finish_at.astimezone(tz).tzname()} · ",
+                    ("0 will miss the end", "green"),
+                )
+            )
+        else:
+            line.append(f"{p.will_miss:,} will miss the end", "bold red")
+        who = " left to send" if started else ""
+        line.append(f" · {p.in_window:,} of {p.audience:,}{who} in their window · {_rate(preview)}")
+    if preview.excluded:
+        line.append(f" · {preview.excluded:,} stop-listed left out", "yellow")
+    return line
+
+
 class ProjectionView(Static):
     """The projection (or why there is none yet) under a form or a mailing's title."""
 
@@ -123,11 +153,15 @@ class ProjectionView(Static):
         *,
         started: bool,
         histogram: bool = True,
+        one_line: bool = False,
     ) -> None:
-        """Show ``preview`` (see :func:`projection_text`)."""
+        """Show ``preview``: :func:`projection_text`, or :func:`projection_line` if ``one_line``."""
         self.preview = preview
         self.remove_class("-problem")
-        self.update(projection_text(preview, now, tz, started=started, histogram=histogram))
+        if one_line:
+            self.update(projection_line(preview, now, tz, started=started))
+        else:
+            self.update(projection_text(preview, now, tz, started=started, histogram=histogram))
 
     def show_problem(self, line: str) -> None:
         """Say why nothing is projected (an invalid field, a finished mailing)."""
