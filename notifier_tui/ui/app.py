@@ -42,6 +42,7 @@ from notifier_tui.ui.screens.help import HelpScreen
 from notifier_tui.ui.screens.log import LogScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
 from notifier_tui.ui.screens.stats import StatsScreen
+from notifier_tui.ui.screens.stoplist import StopListScreen
 from notifier_tui.ui.screens.too_small import MIN_SIZE, TooSmallScreen
 from notifier_tui.ui.widgets.header import SCREENS
 from notifier_tui.ui.workers import report_worker_failure
@@ -90,6 +91,8 @@ class NotifierApp(LiveApp):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("t", "take_over", "Take over"),
         Binding("r", "resume_dispatch", "Resume sending"),
+        # Off the footers, which 80 columns fill already: ? and the palette list it.
+        Binding("o", "stoplist", "Stop list (opt-outs)", show=False),
     ]
 
     def __init__(
@@ -221,6 +224,8 @@ class NotifierApp(LiveApp):
             return None if isinstance(self.focused, Input | TextArea) else True
         if action == "take_over":
             return self.takeover_offered
+        if action == "stoplist":
+            return not isinstance(self.screen, ModalScreen | TooSmallScreen)
         if action == "resume_dispatch":
             return self.sender is not None and self.sender.credentials_error is not None
         return True
@@ -230,6 +235,11 @@ class NotifierApp(LiveApp):
         yield from palette_commands(self, screen)
 
     # --- help and screenshots -----------------------------------------------------
+
+    def action_stoplist(self) -> None:
+        """The stop list: phones that never get a message."""
+        if not isinstance(self.screen, StopListScreen):
+            self.push_screen(StopListScreen())
 
     def action_help(self) -> None:
         """Every key of every screen, on one page."""

@@ -18,15 +18,20 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from notifier_tui.core.events import SenderSnapshot
 from notifier_tui.core.secret import Secret
+from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
 from notifier_tui.sim import ThreadedSimulator
 from notifier_tui.ui.dialogs.clone import CloneDialog
+from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.mailing_form import MailingForm
 from notifier_tui.ui.dialogs.test_send import TestSendDialog
 from notifier_tui.ui.screens import mailing_detail as detail_module
 from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
+from notifier_tui.ui.screens.stoplist import StopListScreen
+from notifier_tui.ui.widgets.live_table import LiveTable
 from notifier_tui.ui.widgets.projection import ProjectionView, projection_text, sparkline
 from tests.ui.conftest import (
     SIZE,
@@ -35,18 +40,20 @@ from tests.ui.conftest import (
     FakeClock,
     fill,
     form_errors,
+    go,
     notices,
     phone,
     screen_text,
     settle,
     wait_for,
 )
-from tests.ui.stats_harness import seed
+from tests.ui.stats_harness import seed, snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
 DEBOUNCE = 0.4
 """A little more than the form's debounce (0.3 s)."""
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
 def text_of(pilot: Pilot[Any], selector: str) -> str:
@@ -59,6 +66,14 @@ def zoned_clients(store: Store) -> None:
     store.import_rows(
         [(i + 2, {"phone": phone(i), "tag": "vip", "timezone": tz}) for i, tz in enumerate(zones)]
     )
+
+
+@pytest.fixture
+def fixed_live(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> SenderSnapshot:
+    """Pin the app's standby reader (no sender here) to one snapshot, for snapshots."""
+    figures = snapshot(clock.now)
+    monkeypatch.setattr(StandbyFigures, "read", lambda *_args, **_kwargs: figures)
+    return figures
 
 
 @pytest.fixture
@@ -378,3 +393,129 @@ async def test_export_writes_every_message_and_says_where(
         rows = list(csv.DictReader(f))
     assert len(rows) == 40
     assert sum(row["status"] == "failed" for row in rows) == 6
+
+
+# --- 3. the stop list ----------------------------------------------------------------
+
+
+async def open_stoplist(pilot: Pilot[Any]) -> StopListScreen:
+    await settle(pilot)
+    await pilot.press("o")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, StopListScreen)
+    return screen
+
+
+def listed(screen: StopListScreen) -> list[str]:
+    table = screen.query_one(LiveTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def test_stop_list_add_remove_and_import(
+    make_app: AppFactory, store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    ids = seed(store, clock.now)
+    pending = store.mailing_stats(ids["vip"], status="pending", limit=100).messages
+    vip_phone = pending[0].phone
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_stoplist(pilot)
+        assert listed(screen) == []
+        assert "0 phones on the stop list" in screen_text(app)
+
+        # Add: two new phones (one typed with an 8), one twice; the vip one has a pending message.
+        await pilot.press("a")
+        fill(pilot, **{"stop-add": f"{vip_phone}, 89000000100 79000000100"})
+        await pilot.press("enter")
+        await settle(pilot)
+        assert listed(screen) == sorted([vip_phone, "79000000100"])
+        assert text_of(pilot, "#stop-result") == (
+            "Stop-listed 2 phones; 1 pending message cancelled."
+        )
+        [cancelled] = [
+            m for m in store.mailing_stats(ids["vip"], limit=100).messages if m.phone == vip_phone
+        ]
+        assert cancelled.status == "cancelled"
+
+        # A bad phone: nothing is added, the field keeps what was typed.
+        fill(pilot, **{"stop-add": "79000000200, 12"})
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text_of(pilot, "#stop-result").startswith("Nothing added: ")
+        assert not store.is_stop_listed("79000000200")
+
+        # Import: one bad row and none is added; then a good file.
+        bad = tmp_path / "bad.csv"
+        bad.write_text("phone\n79000000300\nnot-a-phone\n")
+        good = tmp_path / "optouts.csv"
+        good.write_text("phone\n79000000300\n79000000100\n")
+        await pilot.press("escape", "i")
+        fill(pilot, **{"stop-import": str(bad)})
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text_of(pilot, "#stop-result").startswith("Nothing imported: 1 bad row(s): line 3")
+        fill(pilot, **{"stop-import": str(tmp_path / "missing.csv")})
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text_of(pilot, "#stop-result").startswith("Nothing imported: file: cannot read")
+        fill(pilot, **{"stop-import": str(good)})
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text_of(pilot, "#stop-result") == (
+            "From optouts.csv: stop-listed 1 phone; 1 already listed."
+        )
+        assert "79000000300" in listed(screen)
+
+        # Remove the vip phone: after a yes, its message of the live mailing comes back.
+        await pilot.press("escape")
+        screen.query_one(LiveTable).move_cursor(row=listed(screen).index(vip_phone))
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert vip_phone not in listed(screen)
+        assert text_of(pilot, "#stop-result") == ("Removed 1 phone; 1 pending message given back.")
+        # Escape goes back to where the list was opened from.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, StopListScreen)
+    actions = [e.action for e in store.audit_entries()]
+    assert actions[-3:] == ["stoplist.add", "stoplist.import", "stoplist.remove"]
+    assert {e.surface for e in store.audit_entries() if e.action.startswith("stoplist")} == {"ui"}
+
+
+async def test_help_lists_the_campaign_keys(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(app)
+        for words in (
+            "o  Stop list (opt-outs)",
+            "n  New mailing for the not sent",
+            "T  Test send to one phone",
+            "e  Export every message to CSV",
+            "show failed messages",
+        ):
+            assert words in text, words
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_stoplist_screen_snapshot(
+    snap_compare: Any,
+    make_app: AppFactory,
+    store: Store,
+    clock: FakeClock,
+    fixed_live: Any,
+    size: Any,
+) -> None:
+    seed(store, clock.now)
+    store.stoplist_add([phone(5), phone(7), "79161234567"])
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await go(pilot, "o")
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
