@@ -62,9 +62,9 @@ class StopListScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#stop-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("a", "focus('stop-add')", "Add"),
+        Binding("a", "type_in('stop-add')", "Add"),
         Binding("d", "remove", "Remove"),
-        Binding("i", "focus('stop-import')", "Import CSV"),
+        Binding("i", "type_in('stop-import')", "Import CSV"),
     ]
 
     def __init__(self) -> None:
@@ -137,7 +137,8 @@ class StopListScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         else:
             self.dismiss()
 
-    def action_focus(self, widget_id: str) -> None:
+    def action_type_in(self, widget_id: str) -> None:
+        """Put the cursor in the add or the import field."""
         self.query_one(f"#{widget_id}", Input).focus()
 
     def _say(self, text: str, *, error: bool = False) -> None:
