@@ -18,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from notifier_tui.core.audit import Actor, Surface
 from notifier_tui.core.events import SenderSnapshot
 from notifier_tui.core.secret import Secret
 from notifier_tui.core.standby import StandbyFigures
@@ -29,6 +30,7 @@ from notifier_tui.ui.dialogs.confirm import ConfirmDialog
 from notifier_tui.ui.dialogs.mailing_form import MailingForm
 from notifier_tui.ui.dialogs.test_send import TestSendDialog
 from notifier_tui.ui.screens import mailing_detail as detail_module
+from notifier_tui.ui.screens.audit import AuditScreen, parse_filter
 from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.screens.stoplist import StopListScreen
 from notifier_tui.ui.widgets.live_table import LiveTable
@@ -517,5 +519,92 @@ def test_stoplist_screen_snapshot(
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await go(pilot, "o")
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+# --- 4. the audit trail ------------------------------------------------------------
+
+
+def acted(store: Store) -> dict[str, int]:
+    """A few actions from two surfaces by a fixed operator (the machine's names would vary)."""
+    store.audit.actor = Actor("anna", "ops-1", Surface.UI)
+    ids = seed(store, T0)
+    store.stoplist_add([phone(5)])
+    store.update_mailing(ids["sale"], text="Spring sale: 25% off")
+    store.surface = "cli"
+    store.pause_mailing(ids["vip"])
+    store.surface = "ui"
+    return ids
+
+
+async def open_audit(pilot: Pilot[Any]) -> AuditScreen:
+    await go(pilot, "4", "a")
+    screen = pilot.app.screen
+    assert isinstance(screen, AuditScreen)
+    return screen
+
+
+async def test_audit_screen_shows_who_did_what(make_app: AppFactory, store: Store) -> None:
+    ids = acted(store)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_audit(pilot)
+        table = screen.query_one(LiveTable)
+        newest = [str(c) for c in table.get_row_at(0)]
+        assert newest[2:6] == ["anna@ops-1", "cli", "mailing.pause", f"mailing #{ids['vip']}"]
+        assert newest[6] == "paused: false -> true"
+        edit = [str(c) for c in table.get_row_at(1)]
+        assert edit[3:5] == ["ui", "mailing.update"]
+        # The table cuts the change; the line under it shows the highlighted one whole.
+        await pilot.press("down")
+        await settle(pilot)
+        assert (
+            'text: "Spring sale: 20% off [everything] until Friday!" -> "Spring sale: 25% off"'
+            in text_of(pilot, "#audit-selected")
+        )
+        total = len(screen.entries)
+        assert f"{total} actions" in text_of(pilot, "#audit-status")
+
+        # mailing=ID reads that mailing's history; words narrow it.
+        await pilot.press("slash")
+        fill(pilot, **{"audit-filter": f"mailing={ids['sale']}"})
+        await settle(pilot)
+        assert [e.action for e in screen.entries] == ["mailing.update", "mailing.create"]
+        fill(pilot, **{"audit-filter": "stoplist"})
+        await settle(pilot)
+        assert [e.action for e in screen.entries] == ["stoplist.add"]
+        assert screen.entries[0].change["phones"] == [phone(5)]
+
+        # Live: an action anywhere (here the UI's own store) shows without a key.
+        fill(pilot, **{"audit-filter": ""})
+        await settle(pilot)
+        await store.run(store.stoplist_add, [phone(9)])
+        await wait_for(pilot, lambda: len(screen.entries) == total + 1)
+        assert screen.entries[0].action == "stoplist.add"
+        # escape clears a filter, then goes back to the log.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, AuditScreen)
+
+
+def test_audit_filter_words_and_mailing() -> None:
+    assert parse_filter("mailing=12 Pause") == (12, ["pause"])
+    assert parse_filter("mailing=#3") == (3, [])
+    assert parse_filter("mailing=x") == (None, ["mailing=x"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_audit_screen_snapshot(
+    snap_compare: Any,
+    make_app: AppFactory,
+    store: Store,
+    fixed_live: Any,
+    size: Any,
+) -> None:
+    acted(store)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await go(pilot, "4", "a")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

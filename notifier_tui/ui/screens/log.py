@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Log, Static
 
 from notifier_tui.ui.node import NotifierNode
+from notifier_tui.ui.screens.audit import AuditScreen
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.workers import ReportsWorkerErrors
 
@@ -123,6 +124,7 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("l", "next_level", "Level"),
         Binding("w", "toggle_wrap", "Wrap"),
+        Binding("a", "audit", "Audit trail"),
         Binding("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -300,6 +302,10 @@ class LogScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """Show only lines of the next level and up (every line, INFO, WARNING, ERROR)."""
         self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
         self.render_from_ring()
+
+    def action_audit(self) -> None:
+        """Who did what: the operators' actions from every surface (the store's audit trail)."""
+        self.app.push_screen(AuditScreen())
 
     def action_clear_filter(self) -> None:
         """Empty the filter and the level (every line shows again) and go back to the lines."""
