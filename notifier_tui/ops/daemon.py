@@ -139,7 +139,11 @@ async def serve(
     # say itself what it could not write; requests in flight get half of it.
     inner = max(0.5, settings.stop_timeout - INNER_STOP_MARGIN)
     grace = min(config.stop_grace, inner / 2)
-    sender = Sender(store, dataclasses.replace(config, stop_timeout=inner, stop_grace=grace))
+    # On PostgreSQL every daemon sends its own claims; on SQLite only the lease holder.
+    sender = Sender(
+        store,
+        dataclasses.replace(config, stop_timeout=inner, stop_grace=grace, shared_claims=True),
+    )
     log.info(
         "daemon starting: store=%s gateway=%s concurrency=%d rate_limit=%s timeout=%ss token=%s",
         settings.db,
@@ -200,11 +204,14 @@ async def serve(
             code = Exit.ERROR
         else:
             log.info("%s received: stopping", received[0] if received else "stop requested")
-            was_holder = sender.is_holder
+            # Alone on the store only the holder claims: after its stop, a message still
+            # 'sending' is one whose outcome or hand-back could not be written. On a
+            # shared store the other workers' claims are theirs, so that count says nothing.
+            was_holder = sender.is_holder and sender.shared is None
             result = await shutdown.stop_sender(sender, task, settings.stop_timeout)
-            # Only the holder claims: after its stop, a message still 'sending' is
-            # one whose outcome or hand-back could not be written.
-            left = await asyncio.to_thread(shutdown.count_sending, store.path)
+            left = (
+                await asyncio.to_thread(shutdown.count_sending, store.path) if was_holder else None
+            )
             if result is not shutdown.StopResult.CLEAN or (was_holder and left != 0):
                 code = Exit.ERROR
                 _report_unclean_stop(settings, result, left)

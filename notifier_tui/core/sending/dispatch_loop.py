@@ -154,17 +154,32 @@ class DispatchLoop:
         if housekeeping:
             self._housekept_at = mono
         settings = self.keeper.settings
-        step = await self.store.run(
-            guarded_step,
-            self.store,
-            settings.owner,
-            settings.deadline,
-            now,
-            free,
-            check_version=check,
-            last_version=self._data_version,
-            housekeeping=housekeeping,
-        )
+        if self.keeper.shared is not None:
+            # A shared store: every worker claims (SKIP LOCKED keeps them disjoint);
+            # the store-wide work is the leader's alone.
+            leader = self.keeper.is_holder
+            step: DispatchStep | None = await self.store.run(
+                self.store.dispatch_step,
+                now,
+                free,
+                check_version=check,
+                last_version=self._data_version,
+                housekeeping=housekeeping and leader,
+            )
+            if not leader:
+                self._housekeeping_due = False
+        else:
+            step = await self.store.run(
+                guarded_step,
+                self.store,
+                settings.owner,
+                settings.deadline,
+                now,
+                free,
+                check_version=check,
+                last_version=self._data_version,
+                housekeeping=housekeeping,
+            )
         if step is None:
             # The store says the lease is not (freshly) ours: the keeper will know soon.
             self._housekeeping_due = housekeeping

@@ -83,6 +83,9 @@ class FleetLink:
         clock: Callable[[], datetime],
         snapshot: Callable[[], ev.SenderSnapshot],
         is_leader: Callable[[], bool],
+        is_sending: Callable[[], bool],
+        rate_limit: float,
+        set_rate: Callable[[float], None],
         local_stop: Callable[[], str | None],
         engage: Callable[[CredentialsFlag], None],
         lift: Callable[[str], None],
@@ -96,6 +99,9 @@ class FleetLink:
         clock: Wall time written in the rows.
         snapshot: This sender's live figures.
         is_leader: Whether this process holds the lease now.
+        is_sending: Whether it sends (the leader; any worker on a shared store).
+        rate_limit: The store-wide rate limit (0: none), shared among the senders.
+        set_rate: Use this rate from now on (the sender's token bucket).
         local_stop: This sender's credentials stop reason, or None.
         engage: Stop this sender because the store says so.
         lift: Resume this sender because the flag was cleared (the reason).
@@ -112,6 +118,11 @@ class FleetLink:
         self._clock = clock
         self._snapshot = snapshot
         self._is_leader = is_leader
+        self._is_sending = is_sending
+        self.rate_limit = rate_limit
+        self._set_rate = set_rate
+        self.share: float | None = None
+        """This process's part of the rate limit, once one is set."""
         self._local_stop = local_stop
         self._engage = engage
         self._lift = lift
@@ -174,7 +185,7 @@ class FleetLink:
             pid=self.pid,
             role=self.role,
             leader=self._is_leader(),
-            sending=self._is_leader(),
+            sending=self._is_sending(),
             started_at=self.started_at,
             heartbeat_at=self._clock(),
             figures=figures_of(self._snapshot()),
@@ -184,6 +195,33 @@ class FleetLink:
             gone = await self._store.run(self._registry.prune, stale_after(self._ttl))
             if gone:
                 log.info("%d stale worker row(s) removed from the store", gone)
+        if self.rate_limit > 0:
+            await self._share_rate(status.leader)
+
+    async def _share_rate(self, leader: bool) -> None:
+        """The store-wide rate limit split evenly among the senders that send now.
+
+        The leader writes each live sender's share into its row; every sender
+        uses its own row's share. Until the leader has written one (a new
+        worker, a leader just gone), a sender takes the same even split from
+        the rows it sees, so the store never runs at N times the limit.
+        """
+        rows = await self._store.run(self._registry.live, stale_after(self._ttl))
+        senders = [r for r in rows if r.sending]
+        if not self._is_sending():
+            return
+        count = max(1, len(senders) + (0 if any(r.owner == self.owner for r in senders) else 1))
+        even = self.rate_limit / count
+        if leader:
+            shares: dict[str, float | None] = {r.owner: even for r in senders}
+            shares[self.owner] = even
+            await self._store.run(self._registry.set_shares, shares)
+        mine = next((r.share for r in senders if r.owner == self.owner), None)
+        share = even if mine is None or leader else min(mine, self.rate_limit)
+        if share != self.share:
+            log.info("rate share %.1f msg/s of %.1f (%d sender(s))", share, self.rate_limit, count)
+            self.share = share
+            self._set_rate(share)
 
     async def leave(self) -> None:
         """At a clean stop: take this process's row away."""

@@ -32,6 +32,7 @@ from datetime import datetime
 
 from notifier_tui.core import events as ev
 from notifier_tui.core.records import LeaseInfo
+from notifier_tui.core.sending.claims import SharedClaims
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.store import Store
 
@@ -125,11 +126,19 @@ class LeaseKeeper:
         self._takeover_requested = False
         self._seen_other = False
         self._announced = False
+        self.shared: SharedClaims | None = None
+        """Set on a store several senders share: claiming no longer needs the lease."""
 
     # --- what the others ask ---------------------------------------------------
 
     def may_send(self) -> bool:
-        """Whether this process holds a lease fresh enough to claim and start requests."""
+        """Whether this process may claim and start requests now.
+
+        Alone on a store: while it holds a fresh lease. Sharing it (claims.py):
+        while its claims' last renewal is fresh, leader or not.
+        """
+        if self.shared is not None:
+            return self.shared.may_send()
         return self.is_holder and self._timer.monotonic() < self._fresh_until
 
     @property

@@ -37,6 +37,7 @@ from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.scheduling import PeriodicJobs
 from notifier_tui.core.sending.breaker import BreakerTransition, CircuitBreaker
+from notifier_tui.core.sending.claims import SharedClaims, claim_ttl_for, supports_shared_claims
 from notifier_tui.core.sending.credentials import CredentialsStop
 from notifier_tui.core.sending.dispatch_loop import DispatchLoop
 from notifier_tui.core.sending.fleet import FleetLink
@@ -120,6 +121,16 @@ class Sender:
             on_lost=self._lease_lost,
         )
         self.owner = self.keeper.settings.owner
+        self.shared: SharedClaims | None = None
+        if config.shared_claims and supports_shared_claims(store):
+            self.shared = SharedClaims(
+                store,
+                self.owner,
+                claim_ttl_for(config.lease_ttl, config.timeout),
+                timer=self._timer,
+                clock=self._clock,
+            )
+            self.keeper.shared = self.shared
         self.outcomes = WriteBehind(
             store,
             interval=config.flush_interval,
@@ -162,6 +173,9 @@ class Sender:
             clock=self._clock,
             snapshot=self.snapshot,
             is_leader=lambda: self.is_holder,
+            is_sending=lambda: self.sends,
+            rate_limit=config.rate_limit,
+            set_rate=self.bucket.set_rate,
             local_stop=lambda: self.credentials.error,
             engage=self._credentials_refused_elsewhere,
             lift=self.resume_dispatch,
@@ -179,6 +193,11 @@ class Sender:
     @property
     def is_holder(self) -> bool:
         return self.keeper.is_holder
+
+    @property
+    def sends(self) -> bool:
+        """Whether this process sends: the lease holder, or any worker on a shared store."""
+        return self.is_holder or self.shared is not None
 
     @property
     def holder(self) -> str | None:
@@ -269,7 +288,7 @@ class Sender:
         probe = self.breaker.probe_due_at
         return ev.SenderSnapshot(
             at=now,
-            sending=self.is_holder,
+            sending=self.sends,
             holder=self.holder,
             health=self.health(),
             breaker=self.breaker.state,
@@ -329,6 +348,14 @@ class Sender:
                     group.create_task(self.jobs.run(), name="notifier-jobs"),
                     group.create_task(self.fleet.run(), name="notifier-fleet"),
                 ]
+                if self.shared is not None:
+                    background.append(group.create_task(self.shared.run(), name="notifier-claims"))
+                    log.info(
+                        "shared store: this worker claims its own messages (claim TTL %.0fs);"
+                        " the lease holder leads",
+                        self.shared.ttl,
+                    )
+                    self.workers.start(group)
                 dispatch = group.create_task(self.dispatch.run(), name="notifier-dispatch")
                 try:
                     await self._stop_requested.wait()
@@ -352,6 +379,14 @@ class Sender:
                 log.exception("live snapshot failed")
 
     async def _lease_gained(self) -> None:
+        if self.shared is not None:
+            # The leader role only: the workers already send, and what a dead one
+            # left 'sending' comes back by claim expiry, never by a sweep that
+            # would take live workers' claims (recover_sending).
+            log.info("this worker is the leader now (store-wide work)")
+            self._hub.emit(ev.LeaseChanged(True, None))
+            self.dispatch.wake()
+            return
         recovered = await self.store.run(self.store.recover_sending)
         log.info("%d interrupted message(s) back to pending", recovered)
         self._hub.emit(ev.LeaseChanged(True, None))
@@ -360,6 +395,9 @@ class Sender:
         self.dispatch.wake()
 
     async def _lease_lost(self) -> None:
+        if self.shared is not None:
+            log.warning("leader role lost to another worker; this one keeps sending")
+            return
         # Requests in flight may have reached the gateway: let them end and be
         # written (the new holder waits its take-over grace for that), rather
         # than cancel them and have their messages sent a second time.

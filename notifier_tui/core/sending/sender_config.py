@@ -22,6 +22,9 @@ class SenderConfig:
     token: str = ""
     concurrency: int = 32
     rate_limit: float = 0.0
+    shared_claims: bool = False
+    """On a PostgreSQL store, send beside the other daemons instead of only as the lease
+    holder (core/sending/claims.py); ignored on SQLite, where one process writes."""
     timeout: float = 5.0
     retry_base: float = 1.0
     retry_cap: float = 300.0
