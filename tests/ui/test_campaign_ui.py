@@ -490,7 +490,7 @@ async def test_stop_list_add_remove_and_import(
 
 async def test_help_lists_the_campaign_keys(make_app: AppFactory) -> None:
     app = make_app()
-    async with app.run_test(size=(100, 60)) as pilot:
+    async with app.run_test(size=(100, 110)) as pilot:  # tall enough for the whole page
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
@@ -501,6 +501,9 @@ async def test_help_lists_the_campaign_keys(make_app: AppFactory) -> None:
             "T  Test send to one phone",
             "e  Export every message to CSV",
             "show failed messages",
+            "a  Audit trail",
+            "Stop list (o)",
+            "i  Import CSV",
         ):
             assert words in text, words
 

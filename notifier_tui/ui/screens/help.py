@@ -17,10 +17,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
+from notifier_tui.ui.screens.audit import AuditScreen
 from notifier_tui.ui.screens.clients import ClientsScreen
 from notifier_tui.ui.screens.log import LogScreen, LogView
 from notifier_tui.ui.screens.mailing_detail import FILTER_KEYS, MailingDetailScreen
 from notifier_tui.ui.screens.mailings import MailingsScreen
+from notifier_tui.ui.screens.stoplist import StopListScreen
 from notifier_tui.ui.widgets.live_table import MailingTable
 
 EVERY_TABLE: list[tuple[str, str]] = [
@@ -88,6 +90,8 @@ def sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tuple[
             ],
         ),
         ("Log (4)", _pairs(LogScreen.BINDINGS, names) + _pairs(LogView.BINDINGS, names)),
+        ("Audit trail (a on the log)", _pairs(AuditScreen.BINDINGS, names)),
+        ("Stop list (o)", _pairs(StopListScreen.BINDINGS, names)),
         ("Dialogs", DIALOGS),
     ]
 
