@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
+from notifier_tui.core.audit import Actor, Surface
 from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.rules import MailingState, MessageStatus
@@ -199,13 +200,50 @@ def keys(*pressed: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     return press
 
 
+async def projection(pilot: Pilot[Any]) -> None:
+    """The mailing form with a draft whose projection says who will miss the end."""
+    await keys("2", "n")(pilot)
+    form = pilot.app.screen
+    # Early tomorrow: the windows open hour by hour eastward to westward, and the end
+    # comes before Kaliningrad's opens.
+    form.query_one("#start_at", Input).value = "2026-03-03 06:00"
+    form.query_one("#end_at", Input).value = "2026-03-03 09:30"
+    form.query_one(
+        "#text", TextArea
+    ).text = "Распродажа: −30% на всё до полуночи. Покажите это SMS на кассе. Отказ: STOP"
+    form.query_one("#tag", Input).value = "vip, regular"
+    form.query_one("#window", Input).value = "09:00-21:00"
+    start = form.query_one("#start_at", Input)
+    start.cursor_position = len(start.value)  # no half-selected year in the picture
+    await pilot.pause(0.5)  # the form's debounce
+    await settle(pilot)
+
+
+async def audit(pilot: Pilot[Any]) -> None:
+    """A few operators' actions through several surfaces, then the audit trail."""
+    store = pilot.app.store
+    scheduled = next(m for m in store.list_mailings() if m.state == MailingState.SCHEDULED)
+    await store.run(
+        store.update_mailing, scheduled.id, text=scheduled.text.replace("HELLO", "WELCOME")
+    )
+    store.audit.actor = Actor("boris", "crm-2", Surface.CLI)
+    await store.run(store.stoplist_add, ["79001234567", "79169876543"])
+    store.audit.actor = Actor("anna", "ops-1", Surface.API)
+    await store.run(store.pause_mailing, scheduled.id)
+    await store.run(store.resume_mailing, scheduled.id)
+    store.audit.actor = Actor("anna", "ops-1", Surface.UI)
+    await keys("4", "a")(pilot)
+
+
 SHOTS: list[Shot] = [
     ("clients.svg", keys()),
     ("mailings.svg", keys("2")),
     ("mailing-form.svg", keys("2", "n")),
+    ("mailing-projection.svg", projection),
     ("stats.svg", keys("3", "down")),
     ("mailing-detail.svg", keys("3", "down", "enter")),
     ("log.svg", keys("4")),
+    ("audit.svg", audit),
     ("help.svg", keys("question_mark")),
 ]
 """File name and how to get there from a freshly started app."""
@@ -221,6 +259,8 @@ def build_app(workdir: Path) -> NotifierApp:
         display_timezone="Europe/Moscow",
     )
     store = Store(settings.db, default_timezone=settings.default_timezone, clock=lambda: NOW)
+    # The audit trail names the OS user and host: fixed ones, not this machine's.
+    store.audit.actor = Actor("anna", "ops-1", Surface.UI)
     rng = random.Random(SEED)
     seed_demo(store, NOW, rng)
     advance_active_mailing(store, NOW, rng)
