@@ -118,3 +118,26 @@ async def _until_async(predicate: Callable[[], Awaitable[bool]], timeout: float)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.2)
+
+
+async def test_live_panel_names_every_worker(tmp_path: Path) -> None:
+    from notifier_tui.ui.widgets.live_panel import sender_line
+
+    store = Store(tmp_path / "store.db")
+    try:
+        reg = registry.for_store(store)
+        now = datetime.now(UTC)
+        for pid, leader, rate in ((11, True, 30.0), (12, False, 29.5)):
+            figures = {"rate": rate, "breaker": "open" if pid == 12 else "closed", "sent": 5}
+            reg.publish(
+                WorkerStatus(f"o{pid}", "hostA", pid, "daemon", leader, True, now, now, figures)
+            )
+        snap = StandbyFigures().read(store, 1.0, None)
+        assert snap.rate == 59.5 and snap.sent_total == 10
+        assert snap.breaker is BreakerState.OPEN  # the worst of the two
+        text = sender_line(snap).plain
+        assert "figures of 2 workers (leader daemon pid 11 on hostA)" in text
+        assert "pid 11 on hostA 30.0/s leader" in text
+        assert "pid 12 on hostA 29.5/s breaker open" in text
+    finally:
+        store.close()

@@ -102,7 +102,25 @@ def sender_line(snapshot: SenderSnapshot) -> Text:
     if snapshot.credentials_error:
         line.append(" │ ", "dim")
         line.append(f"credentials rejected: {snapshot.credentials_error}", "bold red")
+    if len(snapshot.workers) > 1:
+        # Several sender processes on the store: each one's host, pid, rate and
+        # breaker, the leader first (read from the store's worker registry).
+        line.append(" │ ", "dim")
+        line.append(workers_text(snapshot))
     return line
+
+
+def workers_text(snapshot: SenderSnapshot) -> str:
+    """``2 workers: pid 11 on h 30.0/s leader, pid 12 on h standby``."""
+    parts = []
+    for w in snapshot.workers:
+        what = f"{w.rate:,.1f}/s" if w.sending else "standby"
+        if w.leader:
+            what += " leader"
+        if w.breaker != BreakerState.CLOSED:
+            what += f" breaker {w.breaker}"
+        parts.append(f"pid {w.pid} on {w.host} {what}")
+    return f"{len(parts)} workers: " + ", ".join(parts)
 
 
 class LivePanel(Vertical):
