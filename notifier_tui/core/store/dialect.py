@@ -46,6 +46,7 @@ __all__ = [
     "take_id",
     "temp_index",
     "temp_table",
+    "update_rows",
 ]
 
 # SQLite's BEGIN variants; PostgreSQL's BEGIN takes an isolation level instead.
@@ -294,3 +295,29 @@ def take_id(db: pw.Database, table: str) -> int:
         return top + 1
     _run(db, "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = ?", (table,))
     return int(row[0]) + 1
+
+
+def update_rows(
+    db: pw.Database, row_sql: str, values_sql: str, rows: Sequence[Sequence[Any]]
+) -> int:
+    """Apply one UPDATE per row; returns how many rows changed in all.
+
+    SQLite runs ``row_sql`` (one prepared statement) for each row: in-process,
+    that is the fastest form. On PostgreSQL each statement is a round trip,
+    so ``values_sql`` — the same update as ``UPDATE ... FROM (VALUES {values})
+    AS v``, reading the row's fields as ``v.column1``, ``v.column2``, ... —
+    runs once for a page of rows.
+    """
+    if not rows:
+        return 0
+    if not is_postgres(db):
+        return raw_cursor(db).executemany(row_sql, rows).rowcount
+    width = len(rows[0])
+    one = "(" + ", ".join("?" * width) + ")"
+    changed = 0
+    page = max(1, 30_000 // width)  # far below PostgreSQL's 65535 parameters
+    for i in range(0, len(rows), page):
+        part = rows[i : i + page]
+        sql = values_sql.format(values=", ".join([one] * len(part)))
+        changed += int(_run(db, sql, [value for row in part for value in row]).rowcount)
+    return changed

@@ -57,6 +57,31 @@ _RELEASE = (
     " WHERE status = 'sending'"
 )
 
+# One outcome: the statement for one row, and the same for many rows at once
+# (dialect.update_rows picks: PostgreSQL pays a round trip a statement).
+_RECORD_ROW = (
+    "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
+    " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
+    # The class goes with the text: a new text without a class clears it.
+    " error_class = COALESCE(?, CASE WHEN ? IS NULL THEN error_class END),"
+    " next_attempt_at = COALESCE(?, next_attempt_at),"
+    " claim_owner = NULL, claim_expires_at = NULL"
+    # Only our own claim: one that expired and another sender took is theirs.
+    " WHERE id = ? AND status = 'sending' AND (claim_owner IS NULL OR claim_owner = ?)"
+)
+_RECORD_VALUES = (
+    "UPDATE message SET status = CAST(v.column1 AS TEXT),"
+    " sent_at = COALESCE(CAST(v.column2 AS DOUBLE PRECISION), message.sent_at),"
+    " attempts = message.attempts + CAST(v.column3 AS INTEGER),"
+    " last_error = COALESCE(CAST(v.column4 AS TEXT), message.last_error),"
+    " error_class = COALESCE(CAST(v.column5 AS TEXT),"
+    "  CASE WHEN v.column6 IS NULL THEN message.error_class END),"
+    " next_attempt_at = COALESCE(CAST(v.column7 AS DOUBLE PRECISION), message.next_attempt_at),"
+    " claim_owner = NULL, claim_expires_at = NULL"
+    " FROM (VALUES {values}) AS v"
+    " WHERE message.id = CAST(v.column8 AS INTEGER) AND message.status = 'sending'"
+    " AND (message.claim_owner IS NULL OR message.claim_owner = CAST(v.column9 AS TEXT))"
+)
 _SET_REASON = "UPDATE message SET status = '{status}', last_error = ?, error_class = ? WHERE id = ?"
 _CLIENT_DELETED = (reason_text(ErrorClass.CLIENT_DELETED), ErrorClass.CLIENT_DELETED.value)
 _WINDOW_AFTER_END = (reason_text(ErrorClass.WINDOW_AFTER_END), ErrorClass.WINDOW_AFTER_END.value)
@@ -307,20 +332,24 @@ class Dispatch(Part):
             claims.append(
                 Claim(msg_id, mailing.id, client_id, phone, mailing.text, mailing.end_at, attempts)
             )
-        epoch, owner = self.ctx.lease_epoch, self.ctx.claim_owner
-        expires = now.timestamp() + self.ctx.claim_ttl
+        # One statement a chunk of ids, not one a row: on PostgreSQL each statement
+        # is a round trip to the server.
+        claim = (self.ctx.lease_epoch, self.ctx.claim_owner, now.timestamp() + self.ctx.claim_ttl)
+        for chunk in chunks([msg_id for (msg_id,) in to_send]):
+            execute(
+                self.db,
+                "UPDATE message SET status = 'sending', claim_epoch = ?, claim_owner = ?,"
+                f" claim_expires_at = ? WHERE id IN ({', '.join('?' * len(chunk))})"
+                " AND status = 'pending'",
+                (*claim, *chunk),
+            )
         cur = cursor(self.db)
         for sql, params in (
-            (
-                "UPDATE message SET status = 'sending', claim_epoch = ?, claim_owner = ?,"
-                " claim_expires_at = ? WHERE id = ? AND status = 'pending'",
-                [(epoch, owner, expires, msg_id) for (msg_id,) in to_send],
-            ),
             ("UPDATE message SET next_attempt_at = ? WHERE id = ?", reschedule),
             (_SET_REASON.format(status=MessageStatus.EXPIRED), expire),
             (_SET_REASON.format(status=MessageStatus.CANCELLED), orphans),
         ):
-            if params:  # most claims only send: skip preparing the other statements
+            if params:  # most claims only send: skip preparing these statements
                 cur.executemany(sql, params)
         return len(rows), bool(reschedule or expire or orphans)
 
@@ -345,19 +374,7 @@ class Dispatch(Part):
         # No listener is told: the sender writes these itself, many times a second,
         # and screens refresh on their own clock.
         with self.db.atomic("IMMEDIATE"):
-            cur = cursor(self.db)
-            cur.executemany(
-                "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
-                " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
-                # The class goes with the text: a new text without a class clears it.
-                " error_class = COALESCE(?, CASE WHEN ? IS NULL THEN error_class END),"
-                " next_attempt_at = COALESCE(?, next_attempt_at),"
-                " claim_owner = NULL, claim_expires_at = NULL"
-                # Only our own claim: one that expired and another sender took is theirs.
-                " WHERE id = ? AND status = 'sending' AND (claim_owner IS NULL OR claim_owner = ?)",
-                params,
-            )
-        return cur.rowcount
+            return dialect.update_rows(self.db, _RECORD_ROW, _RECORD_VALUES, params)
 
     def next_due_at(self, now: datetime | None = None) -> datetime | None:
         """The next instant the sender has something to do: a start, an end, a retry."""
