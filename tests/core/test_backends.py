@@ -7,6 +7,9 @@ thread its own), which on PostgreSQL is what two sender processes do.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -14,6 +17,7 @@ from datetime import timedelta
 import peewee as pw
 import pytest
 
+from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.rules import MessageStatus
 from notifier_tui.core.store import Store, dialect
@@ -234,3 +238,122 @@ def test_a_test_send_id_is_never_a_message_id(backend_store: Store) -> None:
     assert max(r["id"] for r in message_rows(backend_store)) > taken
     assert backend_store.reserve_test_send_id() > taken
     assert backend_store.audit_entries()  # the audit trail reads back on both
+
+
+def test_every_kind_of_outcome_is_written_alike(backend_store: Store) -> None:
+    mid = _fill(backend_store, 4)
+    a, b, c, d = backend_store.claim_due(T0, 4)
+    retry_at = T0 + timedelta(minutes=5)
+    changed = backend_store.record_outcomes(
+        [
+            Outcome(a.id, MessageStatus.SENT, sent_at=T0),
+            Outcome(
+                b.id,
+                MessageStatus.FAILED,
+                last_error="HTTP 400 bad phone",
+                error_class=ErrorClass.HTTP_4XX,
+            ),
+            Outcome(
+                c.id,
+                MessageStatus.PENDING,
+                last_error="HTTP 503",
+                error_class=ErrorClass.HTTP_5XX,
+                next_attempt_at=retry_at,
+            ),
+            Outcome(d.id, MessageStatus.PENDING, charge=False),  # handed back, costs nothing
+        ]
+    )
+    assert changed == 4
+    rows = {r["id"]: r for r in message_rows(backend_store, mid)}
+    assert (rows[a.id]["status"], rows[a.id]["sent_at"], rows[a.id]["attempts"]) == (
+        "sent",
+        T0.timestamp(),
+        1,
+    )
+    assert (rows[b.id]["status"], rows[b.id]["last_error"]) == ("failed", "HTTP 400 bad phone")
+    assert rows[c.id]["next_attempt_at"] == retry_at.timestamp() and rows[c.id]["attempts"] == 1
+    assert (rows[d.id]["status"], rows[d.id]["attempts"], rows[d.id]["last_error"]) == (
+        "pending",
+        0,
+        None,
+    )
+    classes = dict(
+        execute(
+            backend_store.db, "SELECT id, error_class FROM message WHERE mailing_id = ?", (mid,)
+        )
+    )
+    assert classes[b.id] == ErrorClass.HTTP_4XX.value and classes[c.id] == ErrorClass.HTTP_5XX.value
+    # Written again, an outcome finds no claim (the row is no longer sending).
+    assert backend_store.record_outcomes([_sent(a.id)]) == 0
+
+
+def test_data_version_sees_another_connections_commit(backend_store: Store) -> None:
+    before = backend_store.data_version()
+
+    def other() -> None:
+        try:
+            backend_store.create_client(phone(77))
+        finally:
+            backend_store.db.close()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(timeout=20)
+    assert backend_store.data_version() != before
+
+
+_CLAIMER = """
+import json, sys
+from datetime import datetime
+from notifier_tui.core.store import Store
+now = datetime.fromisoformat(sys.argv[2])
+store = Store(sys.argv[1], clock=lambda: now)
+store.set_claimant("child")
+store.open_messages()  # connected and migrated: now wait for the start
+print("ready", flush=True)
+sys.stdin.readline()
+got = []
+for _ in range(500):
+    claims = store.claim_due(now, 5)
+    if not claims:
+        break
+    got += [c.id for c in claims]
+store.close()
+print(json.dumps(got))
+"""
+
+
+def test_two_processes_claim_disjoint_messages(pg_url: str) -> None:
+    """Another process, its own connection and owner, claims beside this one on PostgreSQL."""
+    store = Store(pg_url, clock=lambda: T0)
+    try:
+        mid = _fill(store, 400)
+        store.set_claimant("parent")
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CLAIMER, pg_url, T0.isoformat()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        mine: list[int] = []
+        for _ in range(500):
+            claims = store.claim_due(T0, 5)
+            if not claims:
+                break
+            mine += [c.id for c in claims]
+        out, _ = child.communicate(timeout=60)
+        theirs = json.loads(out)
+        assert child.returncode == 0
+        assert mine and theirs  # both took part
+        assert not set(mine) & set(theirs)
+        assert sorted(mine + theirs) == sorted(r["id"] for r in message_rows(store, mid))
+        owners = dict(
+            execute(store.db, "SELECT claim_owner, COUNT(*) FROM message GROUP BY claim_owner")
+        )
+        assert owners == {"parent": len(mine), "child": len(theirs)}
+    finally:
+        store.close()
