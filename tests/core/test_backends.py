@@ -13,6 +13,7 @@ import sys
 import threading
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import peewee as pw
 import pytest
@@ -204,7 +205,7 @@ def test_a_lease_has_one_holder(backend_store: Store) -> None:
     assert holder is not None and holder.owner == "b"
 
 
-def test_the_two_schemas_have_the_same_tables_and_columns(tmp_path, pg_url: str) -> None:
+def test_the_two_schemas_have_the_same_tables_and_columns(tmp_path: Path, pg_url: str) -> None:
     shapes = []
     for where in (f"sqlite:///{tmp_path / 's.db'}", pg_url):
         store = Store(where)
