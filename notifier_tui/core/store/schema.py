@@ -1,7 +1,8 @@
 """Peewee models, database setup and schema migrations.
 
 Models are bound to a database at run time by :func:`open_database`; nothing
-connects at import time. Instants are stored as UTC epoch seconds (REAL), so
+connects at import time. Instants are stored as UTC epoch seconds (REAL on
+SQLite, DOUBLE PRECISION on PostgreSQL), so
 comparisons in SQL are plain number comparisons and no timezone ever leaks
 into the file.
 """
@@ -85,7 +86,7 @@ class Mailing(BaseModel):
     start_at = UtcField(index=True)
     end_at = UtcField(index=True)
     text = pw.TextField()
-    # JSON arrays of strings; audiences are built in SQL from these with json_each.
+    # JSON arrays of strings; audience.py matches them in SQL, one parameter a value.
     operator_codes = pw.TextField(default="[]")
     tags = pw.TextField(default="[]")
     window = pw.CharField(max_length=11, null=True)
