@@ -2,9 +2,8 @@
 
 Models are bound to a database at run time by :func:`open_database`; nothing
 connects at import time. Instants are stored as UTC epoch seconds (REAL on
-SQLite, DOUBLE PRECISION on PostgreSQL), so
-comparisons in SQL are plain number comparisons and no timezone ever leaks
-into the file.
+SQLite, DOUBLE PRECISION on PostgreSQL), so comparisons in SQL are plain
+number comparisons and no timezone ever leaks into the store.
 """
 
 from __future__ import annotations
