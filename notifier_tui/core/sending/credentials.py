@@ -26,6 +26,8 @@ class CredentialsStop:
         """The refusal's reason while stopped, else None."""
         self._probe_at = 0.0
         self._probe_busy = False
+        self.generation = 0
+        """Bumped at every lift: a request started before it cannot restart the stop."""
 
     @property
     def active(self) -> bool:
@@ -56,8 +58,17 @@ class CredentialsStop:
         """The probe ended without an answer (stopped, cancelled): it may go again now."""
         self._probe_busy = False
 
-    def refuse(self, reason: str) -> bool:
-        """The gateway refused the token; True when this started the stop."""
+    def refuse(self, reason: str, generation: int | None = None) -> bool:
+        """The gateway refused the token; True when this started the stop.
+
+        Args:
+            reason: What the gateway said.
+            generation: :attr:`generation` when the refused request left. One
+                that left before the last lift (a new token, the user's resume)
+                carried the old token or predates the fix: it says nothing now.
+        """
+        if generation is not None and generation < self.generation:
+            return False
         started = self.error is None
         self.error = reason
         # A probe in flight keeps its slot (it frees it when it ends); refusals
@@ -70,4 +81,5 @@ class CredentialsStop:
         was = self.error is not None
         self.error = None
         self._probe_busy = False
+        self.generation += 1
         return was

@@ -225,6 +225,7 @@ class Workers:
             claim.attempts + 1,
             " (credentials probe)" if credentials_probe else "",
         )
+        generation = self.credentials.generation
         try:
             result = await gateway.send(claim.id, claim.phone, claim.text)
         except BaseException:
@@ -263,6 +264,7 @@ class Workers:
             result.latency,
             result.status_code,
             credentials_probe,
+            generation,
         )
         return verdict.outcome(claim.id)
 
@@ -274,6 +276,7 @@ class Workers:
         latency: float,
         status_code: int | None,
         credentials_probe: bool,
+        generation: int,
     ) -> None:
         """The verdict's side effects: breaker, credentials, counters, events and logs.
 
@@ -299,7 +302,7 @@ class Workers:
                 log.debug("answer %s accepted latency=%.3f", ids, latency)
                 self._emit(ev.MessageSent(claim.id, claim.mailing_id, latency))
             case Step.CREDENTIALS:
-                if self.credentials.refuse(reason):
+                if self.credentials.refuse(reason, generation):
                     log.error("gateway rejected the token (%s): all dispatch stopped", reason)
                     self._emit(ev.CredentialsRejected(status_code, reason))
                 else:
