@@ -57,8 +57,8 @@ async def test_a_flag_set_elsewhere_stops_and_the_resume_key_clears_it(
 
 async def test_a_refusal_here_sets_the_flag_and_a_new_token_clears_it(
     store: Store,
-    make_simulator: SimulatorFactory,
-    clock: FakeClock,  # noqa: F811
+    make_simulator: SimulatorFactory,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     sim = await make_simulator(SimulatorConfig(token="right", seed=2))
     control = store_control.for_store(store)

@@ -21,6 +21,13 @@ A stop is bounded by ``SenderConfig.stop_timeout`` whatever the store or the
 gateway does: claiming stops, requests in flight get ``stop_grace``, then the
 outcomes are written and the lease released as far as the time left allows.
 What could not be written is logged and stays ``sending`` for the next start.
+
+Alone on a store (SQLite; a UI) only the lease holder sends. A daemon on a
+PostgreSQL store (``shared_claims``) sends beside the others: it claims its
+own messages, renews and expires claims (claims.py), and the lease is only
+the leader's role, the store-wide work of materialising, finalising and the
+daily report. Either way the fleet link (fleet.py) publishes this process's
+figures to the store and obeys the store-wide credentials stop.
 """
 
 from __future__ import annotations
