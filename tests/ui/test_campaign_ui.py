@@ -500,6 +500,7 @@ async def test_help_lists_the_campaign_keys(make_app: AppFactory) -> None:
             "n  New mailing for the not sent",
             "T  Test send to one phone",
             "e  Export every message to CSV",
+            "A  Audit trail of this mailing",
             "show failed messages",
             "a  Audit trail",
             "Stop list (o)",
@@ -611,3 +612,23 @@ def test_audit_screen_snapshot(
         await go(pilot, "4", "a")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+async def test_details_open_the_mailings_audit_trail(make_app: AppFactory, store: Store) -> None:
+    ids = acted(store)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, ids["sale"])
+        await pilot.press("A")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        assert [e.action for e in screen.entries] == ["mailing.update", "mailing.create"]
+        assert f"filter: mailing={ids['sale']}" in text_of(pilot, "#audit-status")
+        # escape clears the filter first (every action shows), then goes back.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(screen.entries) > 2
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MailingDetailScreen)

@@ -31,6 +31,7 @@ from notifier_tui.ui.dialogs.test_send import TestSendDialog
 from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.palette import writable_dir
+from notifier_tui.ui.screens.audit import AuditScreen
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_table import ColumnSpec, LiveTable
@@ -123,6 +124,7 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         Binding("n", "resend", "New mailing for the not sent", show=False),
         Binding("T", "test_send", "Test send to one phone", show=False),
         Binding("e", "export", "Export every message to CSV", show=False),
+        Binding("A", "audit", "Audit trail of this mailing", show=False),
     ]
 
     def __init__(self, mailing_id: int) -> None:
@@ -403,6 +405,10 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
         """Send the mailing's text to one phone now (recorded as a test, never counted)."""
         if self.detail is not None:
             self.app.push_screen(TestSendDialog(self.detail.mailing))
+
+    def action_audit(self) -> None:
+        """Who did what to this mailing: the audit trail filtered by it."""
+        self.app.push_screen(AuditScreen(self.mailing_id))
 
     def export_dir(self) -> Path:
         """Where exports go: the user data dir if it can be written, else the cwd."""
