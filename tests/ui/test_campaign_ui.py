@@ -232,6 +232,10 @@ async def test_details_show_the_eta_and_the_misses_live(
         line = screen.query_one("#detail-projection", ProjectionView)
         # 14 pending; the end is 8 h away and 0.01/s sends 288 by then.
         assert str(line.render()).startswith("ETA ≈ 13:23:20 MSK · 0 will miss the end")
+        # Paused: the same figures, saying what they assume.
+        await store.run(store.pause_mailing, ids["vip"])
+        await wait_for(pilot, lambda: str(line.render()).startswith("Paused; if resumed now: ETA"))
+        await store.run(store.resume_mailing, ids["vip"])
         # 7 h 59 min later the same 14 no longer fit in the one minute left: live, no key.
         clock.advance(hours=7, minutes=59)
         await wait_for(
@@ -296,13 +300,13 @@ def counts(store: Store, mailing_id: int) -> dict[str, int]:
     return dict(store.mailing_stats(mailing_id, limit=0).by_status)
 
 
-async def send_test(pilot: Pilot[Any], number: str) -> str:
-    """Open the test send, send to ``number``, and return the outcome line."""
+async def send_test(pilot: Pilot[Any], number: str, *keys: str) -> str:
+    """Open the test send, send to ``number`` (pressing ``keys``), and return the outcome line."""
     await pilot.press("T")
     await settle(pilot)
     assert isinstance(pilot.app.screen, TestSendDialog)
     fill(pilot, phone=number)
-    await pilot.press("enter")
+    await pilot.press(*(keys or ("enter",)))
     await settle(pilot)
     return text_of(pilot, "#test-outcome")
 
@@ -321,9 +325,13 @@ async def test_test_send_through_the_simulator(
     app = make_app(settings=configured)
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(pilot, ids["sale"])
-        line = await send_test(pilot, "89001112233")
+        # Enter twice while the gateway is slow to answer: one send, not a second one
+        # cutting the first short (its audit row would be lost).
+        threaded_simulator.simulator.config.latency_ms = 300
+        line = await send_test(pilot, "89001112233", "enter", "enter")
         assert line.startswith("outcome accepted  gateway: HTTP 200")
         assert "to 79001112233" in line
+        threaded_simulator.simulator.config.latency_ms = 0
         dialog = pilot.app.screen
         assert isinstance(dialog, TestSendDialog) and dialog.trial is not None
         assert threaded_simulator.simulator.accepted[dialog.trial.msg_id] == 1
@@ -334,7 +342,9 @@ async def test_test_send_through_the_simulator(
         assert "phone" in form_errors(pilot)
         assert sum(threaded_simulator.simulator.accepted.values()) == 1
     assert counts(store, ids["sale"]) == before  # never counted in the mailing's statistics
-    entry = store.audit_entries(mailing_id=ids["sale"])[-1]
+    tests = [e for e in store.audit_entries(mailing_id=ids["sale"]) if "test" in e.action]
+    assert len(tests) == 1
+    entry = tests[0]
     assert (entry.action, entry.surface, entry.change["outcome"]) == (
         "mailing.test_send",
         "ui",

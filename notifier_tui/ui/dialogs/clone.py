@@ -64,6 +64,7 @@ class CloneDialog(
         self.count = not_sent(by_status)
         """Messages not sent: the N of the title."""
         self._by_status = by_status
+        self._saving = False
 
     def compose(self) -> ComposeResult:
         tz_name = self.notifier.clock().astimezone(self.notifier.display_tz).tzname()
@@ -123,12 +124,21 @@ class CloneDialog(
         return None if errors else values
 
     def action_save(self) -> None:
+        if self._saving:
+            return  # a second ctrl+s while the first is written would make a second mailing
         values = self._parse()
         if values is not None:
+            self._saving = True
             self._create(values)
 
-    @work(exclusive=True, group="clone", exit_on_error=False)
+    @work(group="clone", exit_on_error=False)
     async def _create(self, values: dict[str, Any]) -> None:
+        try:
+            await self._clone(values)
+        finally:
+            self._saving = False
+
+    async def _clone(self, values: dict[str, Any]) -> None:
         store = self.notifier.store
         text = values["text"] if values["text"] != self.mailing.text else None
         try:

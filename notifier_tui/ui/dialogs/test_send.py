@@ -93,6 +93,7 @@ class TestSendDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[None]):
         """The mailing whose text is sent."""
         self.trial: TrialResult | None = None
         """The last test send's result."""
+        self._sending = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="test-send-dialog"):
@@ -132,6 +133,10 @@ class TestSendDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[None]):
 
     def send(self) -> None:
         """Check the phone and the token here, then send in a worker."""
+        if self._sending:
+            # One at a time: a second Enter must not cut the first short after its
+            # request left, which would skip its audit row.
+            return
         field = self.query_one("#field-phone", FormField)
         try:
             phone = rules.normalize_phone(self.query_one("#phone", Input).value)
@@ -150,9 +155,10 @@ class TestSendDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[None]):
             )
             return
         outcome.update(Text(f"Sending to {phone}…", "dim"))
+        self._sending = True
         self._send(phone)
 
-    @work(exclusive=True, group="test-send", exit_on_error=False)
+    @work(group="test-send", exit_on_error=False)
     async def _send(self, phone: str) -> None:
         # Imported here: the HTTP stack loads when a test is sent, not when the app starts.
         from notifier_tui.core.sending.gateway import GatewayClient
@@ -168,4 +174,6 @@ class TestSendDialog(NotifierNode, ReportsWorkerErrors, ModalScreen[None]):
         except NotFoundError as err:
             outcome.update(Text(f"{err}: it was deleted meanwhile.", "red"))
             return
+        finally:
+            self._sending = False
         outcome.update(outcome_text(self.trial, settings.base_url))

@@ -336,6 +336,7 @@ class MailingDetailScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
             self.notifier.display_tz,
             started=started,
             one_line=True,
+            note="Paused; if resumed now: " if mailing.state is MailingState.PAUSED else "",
         )
 
     # --- the selected message ------------------------------------------------------

@@ -154,14 +154,17 @@ class ProjectionView(Static):
         started: bool,
         histogram: bool = True,
         one_line: bool = False,
+        note: str = "",
     ) -> None:
         """Show ``preview``: :func:`projection_text`, or :func:`projection_line` if ``one_line``."""
         self.preview = preview
         self.remove_class("-problem")
         if one_line:
-            self.update(projection_line(preview, now, tz, started=started))
+            text = projection_line(preview, now, tz, started=started)
         else:
-            self.update(projection_text(preview, now, tz, started=started, histogram=histogram))
+            text = projection_text(preview, now, tz, started=started, histogram=histogram)
+        # A note first (``Paused; if resumed now:``): what the figures assume.
+        self.update(Text.assemble((note, "yellow"), text) if note else text)
 
     def show_problem(self, line: str) -> None:
         """Say why nothing is projected (an invalid field, a finished mailing)."""
