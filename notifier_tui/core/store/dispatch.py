@@ -19,7 +19,7 @@ from notifier_tui.core import rules
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import OPEN_STATUSES, Claim, Outcome
 from notifier_tui.core.rules import MessageStatus
-from notifier_tui.core.store import dialect
+from notifier_tui.core.store import claimsql, dialect
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.schema import Mailing, Message
@@ -44,44 +44,6 @@ class DispatchStep:
 # How far before the oldest pending message a recovered one is put (seconds).
 _AHEAD = 0.001
 
-# A claim given back: pending again, same id, first in its mailing's queue. CASE, not
-# SQLite's two-argument MIN (PostgreSQL's is LEAST): one text for both backends; a
-# mailing with nothing pending leaves the time as it was (the comparison is NULL).
-_RELEASE = (
-    "UPDATE message SET status = 'pending', claim_epoch = NULL, claim_owner = NULL,"
-    " claim_expires_at = NULL, next_attempt_at = CASE WHEN (SELECT MIN(p.next_attempt_at)"
-    "  FROM message p WHERE p.mailing_id = message.mailing_id AND p.status = 'pending') - ?"
-    "  < next_attempt_at THEN (SELECT MIN(p.next_attempt_at) FROM message p"
-    "  WHERE p.mailing_id = message.mailing_id AND p.status = 'pending') - ?"
-    "  ELSE next_attempt_at END"
-    " WHERE status = 'sending'"
-)
-
-# One outcome: the statement for one row, and the same for many rows at once
-# (dialect.update_rows picks: PostgreSQL pays a round trip a statement).
-_RECORD_ROW = (
-    "UPDATE message SET status = ?, sent_at = COALESCE(?, sent_at),"
-    " attempts = attempts + ?, last_error = COALESCE(?, last_error),"
-    # The class goes with the text: a new text without a class clears it.
-    " error_class = COALESCE(?, CASE WHEN ? IS NULL THEN error_class END),"
-    " next_attempt_at = COALESCE(?, next_attempt_at),"
-    " claim_owner = NULL, claim_expires_at = NULL"
-    # Only our own claim: one that expired and another sender took is theirs.
-    " WHERE id = ? AND status = 'sending' AND (claim_owner IS NULL OR claim_owner = ?)"
-)
-_RECORD_VALUES = (
-    "UPDATE message SET status = CAST(v.column1 AS TEXT),"
-    " sent_at = COALESCE(CAST(v.column2 AS DOUBLE PRECISION), message.sent_at),"
-    " attempts = message.attempts + CAST(v.column3 AS INTEGER),"
-    " last_error = COALESCE(CAST(v.column4 AS TEXT), message.last_error),"
-    " error_class = COALESCE(CAST(v.column5 AS TEXT),"
-    "  CASE WHEN v.column6 IS NULL THEN message.error_class END),"
-    " next_attempt_at = COALESCE(CAST(v.column7 AS DOUBLE PRECISION), message.next_attempt_at),"
-    " claim_owner = NULL, claim_expires_at = NULL"
-    " FROM (VALUES {values}) AS v"
-    " WHERE message.id = CAST(v.column8 AS INTEGER) AND message.status = 'sending'"
-    " AND (message.claim_owner IS NULL OR message.claim_owner = CAST(v.column9 AS TEXT))"
-)
 _SET_REASON = "UPDATE message SET status = '{status}', last_error = ?, error_class = ? WHERE id = ?"
 _CLIENT_DELETED = (reason_text(ErrorClass.CLIENT_DELETED), ErrorClass.CLIENT_DELETED.value)
 _WINDOW_AFTER_END = (reason_text(ErrorClass.WINDOW_AFTER_END), ErrorClass.WINDOW_AFTER_END.value)
@@ -139,7 +101,7 @@ class Dispatch(Part):
         epoch = self.ctx.lease_epoch
         cursor = execute(
             self.db,
-            _RELEASE + " AND (? IS NULL OR claim_epoch IS NULL OR claim_epoch < ?)",
+            claimsql.RELEASE + " AND (? IS NULL OR claim_epoch IS NULL OR claim_epoch < ?)",
             (_AHEAD, _AHEAD, epoch, epoch),
         )
         return int(cursor.rowcount)
@@ -167,7 +129,7 @@ class Dispatch(Part):
         ]
         for chunk in chunks(ids):
             marks = ", ".join("?" * len(chunk))
-            execute(self.db, _RELEASE + f" AND id IN ({marks})", (_AHEAD, _AHEAD, *chunk))
+            execute(self.db, claimsql.RELEASE + f" AND id IN ({marks})", (_AHEAD, _AHEAD, *chunk))
         return ids
 
     def renew_claims(self, now: datetime | None = None) -> int:
@@ -374,7 +336,7 @@ class Dispatch(Part):
         # No listener is told: the sender writes these itself, many times a second,
         # and screens refresh on their own clock.
         with self.db.atomic("IMMEDIATE"):
-            return dialect.update_rows(self.db, _RECORD_ROW, _RECORD_VALUES, params)
+            return dialect.update_rows(self.db, claimsql.RECORD_ROW, claimsql.RECORD_VALUES, params)
 
     def next_due_at(self, now: datetime | None = None) -> datetime | None:
         """The next instant the sender has something to do: a start, an end, a retry."""
