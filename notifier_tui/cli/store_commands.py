@@ -7,6 +7,7 @@ store, in one transaction, each count checked against the target afterwards.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 
@@ -39,4 +40,6 @@ def store_copy(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     return Output(doc, text)
 
 
-HANDLERS = {("store", "copy"): store_copy}
+HANDLERS: dict[tuple[str, str | None], Callable[[argparse.Namespace, Store, tzinfo], Output]] = {
+    ("store", "copy"): store_copy
+}

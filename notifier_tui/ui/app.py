@@ -286,11 +286,10 @@ def create_app(
         simulator: a gateway simulator the app starts before the sender and stops after it.
     """
     if store is None:
-        store = Store(
-            settings.db,
-            default_timezone=settings.default_timezone,
-            **({"clock": clock} if clock is not None else {}),
-        )
+        if clock is not None:
+            store = Store(settings.db, default_timezone=settings.default_timezone, clock=clock)
+        else:
+            store = Store(settings.db, default_timezone=settings.default_timezone)
     the_sender = None
     if sender:
         from notifier_tui.core.sending.sender_thread import SenderThread, default_loop_factory

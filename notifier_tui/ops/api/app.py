@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
@@ -33,6 +33,7 @@ MAX_CSV_BYTES = 64 * 1024 * 1024
 """The largest CSV body an import accepts (a few hundred thousand rows)."""
 
 HealthFn = Callable[[], dict[str, Any]]
+T = TypeVar("T")
 
 
 def _error(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -88,9 +89,10 @@ def create_api(
     api = APIRouter(dependencies=[Depends(BearerAuth(token))])
     run = store.run
 
-    async def write(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # The daemon's store records its own actions as "daemon"; these are the API's.
-        return await store.run(store.acting_as, "api", fn, *args, **kwargs)
+        result: T = await store.run(store.acting_as, "api", fn, *args, **kwargs)
+        return result
 
     # --- clients -----------------------------------------------------------
 
