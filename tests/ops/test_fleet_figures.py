@@ -61,7 +61,12 @@ async def test_standby_shows_the_daemons_figures(
 
     async def shows_retries() -> bool:
         snap = await read()
-        return snap.retries_total >= 5 and snap.requests_by_outcome.get("http_5xx", 0) >= 5
+        # The rate counts complete seconds: the first second of sending shows none yet.
+        return (
+            snap.retries_total >= 5
+            and snap.requests_by_outcome.get("http_5xx", 0) >= 5
+            and snap.rate > 0
+        )
 
     try:
         await _until_async(shows_retries, 40)
