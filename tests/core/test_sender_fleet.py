@@ -8,11 +8,16 @@ and a new token each clear it for everyone; a refusal seen here sets it.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 
 from notifier_tui.core import events as ev
+from notifier_tui.core.sending.claims import dead_here
 from notifier_tui.core.store import Store
 from notifier_tui.core.store import control as store_control
 from notifier_tui.core.store import workers as registry
@@ -76,3 +81,13 @@ async def test_a_refusal_here_sets_the_flag_and_a_new_token_clears_it(
         assert row is not None and row.leader and row.sending
     # A clean stop takes the row away.
     assert registry.for_store(store).get(run.sender.owner) is None
+
+
+def test_a_claim_owner_is_dead_only_when_this_host_says_so() -> None:
+    host = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert dead_here(f"{host}:{child.pid}:ab12cd", host)
+    assert not dead_here(f"{host}:{os.getpid()}:ab12cd", host)  # alive
+    assert not dead_here(f"elsewhere:{child.pid}:ab12cd", host)  # another host: wait for expiry
+    assert not dead_here("not-an-owner", host)

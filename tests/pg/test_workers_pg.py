@@ -97,4 +97,6 @@ async def test_three_daemons_share_one_store(
     survivors = [t for p, t in zip(procs, logs, strict=True) if p is not victim]
     # The dead leader's claims came back by expiry, and a survivor took the lead.
     assert any("given back to pending" in t for t in survivors)
+    # Same host: the kernel says the killed one is gone, so its claims are due at once.
+    assert any(f":{victim.pid}:" in t and "(process gone)" in t for t in survivors)
     assert any("this worker is the leader now" in t for t in survivors)

@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import socket
 from collections.abc import Callable
 from datetime import datetime
 
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.store import Store, dialect
+from notifier_tui.core.store import workers as registry
 
 __all__ = ["SharedClaims", "claim_ttl_for", "supports_shared_claims"]
 
@@ -48,9 +51,39 @@ def claim_ttl_for(lease_ttl: float, request_timeout: float) -> float:
     return max(10.0, 4 * lease_ttl, 2 * request_timeout + 2 * RENEW_INTERVAL)
 
 
-def _renew_and_expire(store: Store, now: datetime) -> tuple[int, list[int]]:
-    """On the store's thread: push our claims' expiry back, give back others' expired ones."""
+def dead_here(owner: str, host: str) -> bool:
+    """A claim owner (``host:pid:tag``) on this host whose process is gone.
+
+    Anything else (another host, a pid that lives, an owner in another form)
+    is left to the claim's expiry: a pid reused by another process only delays
+    the give-back, it never gives back a live worker's claims.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, another user's
+        return False
+    return False
+
+
+def _renew_and_expire(store: Store, owner: str, now: datetime) -> tuple[int, list[int]]:
+    """On the store's thread: push our claims' expiry back, give back others' expired ones.
+
+    Claims of a worker on this host whose process is gone (kill -9, then a
+    restart under ``--workers`` or systemd) are due at once: no need to wait
+    out their expiry when the kernel says their owner is dead.
+    """
     renewed = store.renew_claims(now)
+    reg = registry.for_store(store)
+    host = socket.gethostname()
+    for other in registry.claim_owners(reg):
+        if other != owner and dead_here(other, host):
+            given = registry.expire_now(reg, other, now)
+            log.info("claims of %s (process gone): %d due back now", other, given)
     expired = store.expire_claims(now)
     return renewed, expired
 
@@ -77,7 +110,9 @@ class SharedClaims:
 
     async def renew(self) -> None:
         submitted = self._timer.monotonic()
-        renewed, expired = await self.store.run(_renew_and_expire, self.store, self._clock())
+        renewed, expired = await self.store.run(
+            _renew_and_expire, self.store, self.owner, self._clock()
+        )
         # Judged from when the renewal was asked for: it may have waited on the store.
         self._fresh_until = submitted + FRESH_SHARE * self.ttl
         if expired:

@@ -168,6 +168,27 @@ class WorkerRegistry(Part):
                 )
 
 
+def claim_owners(registry: WorkerRegistry) -> list[str]:
+    """Who holds the messages now ``sending`` (their claims' owners)."""
+    rows = execute(
+        registry.db,
+        "SELECT DISTINCT claim_owner FROM message"
+        " WHERE status = 'sending' AND claim_owner IS NOT NULL",
+    ).fetchall()
+    return [str(owner) for (owner,) in rows]
+
+
+def expire_now(registry: WorkerRegistry, owner: str, now: datetime) -> int:
+    """Make ``owner``'s claims due for expiry now (its process is known dead)."""
+    with registry.db.atomic():
+        cursor = execute(
+            registry.db,
+            "UPDATE message SET claim_expires_at = ? WHERE status = 'sending' AND claim_owner = ?",
+            (_ts(now), owner),
+        )
+    return max(0, int(cursor.rowcount))
+
+
 def _status(row: tuple[Any, ...]) -> WorkerStatus:
     owner, host, pid, role, leader, sending, started, beat, share, figures = row
     try:
