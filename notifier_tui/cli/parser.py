@@ -151,13 +151,6 @@ def build_parser() -> Parser:
         help="with --daemon: run N sender processes on this host and restart any that dies"
         " (on SQLite one sends and the others stand by to take over)",
     )
-    parser.add_argument(
-        "--workers",
-        metavar="N",
-        type=argtypes.ident,
-        help="with --daemon: run N sender processes on this host and restart any that dies"
-        " (on SQLite one sends and the others stand by to take over)",
-    )
     mode.add_argument(
         "--demo", action="store_true", help="the UI on a throwaway store with a simulated gateway"
     )
