@@ -42,6 +42,8 @@ from notifier_tui.core.events import BreakerState
 from notifier_tui.core.reasons import ErrorClass
 from notifier_tui.core.records import open_count
 from notifier_tui.core.rules import ALL_STATUSES, MailingState, MessageStatus
+from notifier_tui.core.store.dialect import read_only
+from notifier_tui.core.store.location import StoreLocation
 from notifier_tui.core.store.sqlutil import execute
 
 if TYPE_CHECKING:
@@ -64,14 +66,15 @@ class StoreCollector(Collector):
     """Message and mailing figures read from the store file at each scrape.
 
     Args:
-        path: the SQLite store file.
+        path: the SQLite store file, or the store's location (a PostgreSQL store's URL).
         clock: the instant mailing states and due messages are judged at.
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = utcnow) -> None:
-        self.path = path
+    def __init__(self, path: Path | StoreLocation, clock: Callable[[], datetime] = utcnow) -> None:
+        self.location = path if isinstance(path, StoreLocation) else StoreLocation.parse(path)
+        self.path = self.location.masked()  # what log lines may show
         self._clock = clock
-        self._db: pw.SqliteDatabase | None = None
+        self._db: pw.Database | None = None
         # The HTTP server handles each scrape in its own thread; one at a time reads.
         self._lock = threading.Lock()
 
@@ -121,13 +124,24 @@ class StoreCollector(Collector):
         up.add_metric([], 1)
         yield from (messages, mailings, due, up)
 
-    def _connect(self) -> pw.SqliteDatabase:
+    def _connect(self) -> pw.Database:
+        if self._db is not None and self.location.is_postgres:
+            # Per scrape thread a connection of its own: each is made read-only.
+            self._db.connect(reuse_if_open=True)
+            read_only(self._db)
+        if self._db is None and self.location.is_postgres:
+            # Its own connection, made read-only, so a scrape can never write.
+            db = self.location.open_database()
+            db.connect(reuse_if_open=True)
+            read_only(db)
+            self._db = db
         if self._db is None:
+            assert self.location.path is not None
             # Read-only: the metrics endpoint can never change or lock the store for
             # writing. One connection for every scrape thread (thread_safe=False),
             # used under self._lock, so no thread leaves a connection behind.
             self._db = pw.SqliteDatabase(
-                f"{self.path.resolve().as_uri()}?mode=ro",
+                f"{self.location.path.resolve().as_uri()}?mode=ro",
                 uri=True,
                 pragmas={"busy_timeout": 2000},
                 check_same_thread=False,
@@ -190,7 +204,9 @@ class Metrics:
         clock: the instant store figures are judged at.
     """
 
-    def __init__(self, store_path: Path, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store_path: Path | StoreLocation, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -314,7 +330,7 @@ def start_metrics(sender: Sender, *, host: str = "127.0.0.1", port: int = 0) -> 
     Raises:
         OSError: the address cannot be bound (in use, not local).
     """
-    metrics = Metrics(sender.store.path, clock=sender.store.clock)
+    metrics = Metrics(sender.store.location, clock=sender.store.clock)
     metrics.attach(sender)
     server, thread = start_http_server(port, addr=host, registry=metrics.registry)
     bound = MetricsServer(metrics, host, server.server_port, server, thread)

@@ -94,3 +94,29 @@ def test_store_figures_are_the_statistics_counts(
         assert get("notifier_pending_due_messages") == 2  # the 5xx retry is due only later
     finally:
         metrics.close()
+
+
+def test_store_figures_on_postgresql(pg_url: str) -> None:
+    """The same figures from a PostgreSQL store, on a read-only connection of the scraper's own."""
+    store = Store(pg_url)
+    try:
+        store.import_rows(
+            (i + 2, {"phone": f"7903{i:07d}", "tag": "", "timezone": "Europe/Moscow"})
+            for i in range(3)
+        )
+        now = datetime.now(UTC)
+        store.create_mailing(now - timedelta(minutes=1), now + timedelta(hours=1), "live")
+        store.materialize_due(now)
+        claims = store.claim_due(now, limit=1)
+        store.record_outcomes([Outcome(claims[0].id, "sent", sent_at=now)])
+        metrics = Metrics(store.location)
+        try:
+            get = metrics.registry.get_sample_value
+            assert get("notifier_store_up") == 1
+            assert get("notifier_messages", {"status": "sent", "mailing_state": "active"}) == 1
+            assert get("notifier_messages", {"status": "pending", "mailing_state": "active"}) == 2
+            assert get("notifier_pending_due_messages") == 2
+        finally:
+            metrics.close()
+    finally:
+        store.close()
