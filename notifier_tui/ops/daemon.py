@@ -38,6 +38,7 @@ from pathlib import Path
 
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.sending.sender import Sender
+from notifier_tui.core.sending.sender_thread import default_loop_factory
 from notifier_tui.core.store import Store
 from notifier_tui.ops import shutdown
 from notifier_tui.ops.fronts import Front, WebOptions, build_fronts
@@ -77,7 +78,10 @@ def run_daemon(settings: Settings, web: WebOptions | None = None) -> int:
             failure = classify(err)
             log.error("daemon not started: %s", failure.message)
             return failure.code
-        code, closed = asyncio.run(serve(settings, store, on_stopping=deadline.arm, web=web))
+        # uvloop's loop when installed (the `fast` extra), unless event_loop says asyncio.
+        factory = default_loop_factory(settings.event_loop)
+        with asyncio.Runner(loop_factory=factory) as runner:
+            code, closed = runner.run(serve(settings, store, on_stopping=deadline.arm, web=web))
         if not closed:
             # The store's thread is stuck in SQLite's busy wait; the interpreter
             # would join it at exit. Nothing is lost by not waiting (see shutdown).
