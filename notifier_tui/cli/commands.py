@@ -21,6 +21,7 @@ from notifier_tui.cli import render as cli_tables
 from notifier_tui.cli.parser import PROG
 from notifier_tui.cli.terminal import json_text
 from notifier_tui.core import rules
+from notifier_tui.core.actions import MailingAction, require_allowed
 from notifier_tui.core.errors import ValidationError
 from notifier_tui.core.rules import LocalTime
 from notifier_tui.core.store import Store
@@ -205,17 +206,20 @@ def mailing_delete(args: argparse.Namespace, store: Store, zone: tzinfo) -> Outp
     return Output(lambda: {"deleted": args.id}, lambda: f"deleted mailing {args.id}")
 
 
-def _mailing_action(method: Callable[[Store, int], Any]) -> Handler:
+def _mailing_action(method: Callable[[Store, int], Any], action: MailingAction) -> Handler:
     def handler(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
+        # The UI's keys ask the same rule (core/actions.py): one refusal, in the same words.
+        current = store.get_mailing(args.id)
+        require_allowed(current.id, current.state, action)
         record = method(store, args.id)
         return Output(record.to_json, lambda: cli_tables.mailings([record], zone))
 
     return handler
 
 
-mailing_pause = _mailing_action(Store.pause_mailing)
-mailing_resume = _mailing_action(Store.resume_mailing)
-mailing_cancel = _mailing_action(Store.cancel_mailing)
+mailing_pause = _mailing_action(Store.pause_mailing, MailingAction.PAUSE)
+mailing_resume = _mailing_action(Store.resume_mailing, MailingAction.RESUME)
+mailing_cancel = _mailing_action(Store.cancel_mailing, MailingAction.CANCEL)
 
 
 def mailing_show(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
