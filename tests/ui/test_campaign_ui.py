@@ -35,6 +35,7 @@ from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.screens.stoplist import StopListScreen
 from notifier_tui.ui.widgets.live_table import LiveTable
 from notifier_tui.ui.widgets.projection import ProjectionView, projection_text, sparkline
+from tests import waits
 from tests.ui.conftest import (
     SIZE,
     T0,
@@ -175,8 +176,8 @@ async def test_form_reads_one_projection_at_a_time(
         assert len(calls) == 1
         # Typing faster than the debounce: one read for the lot, of the last value.
         for value in ("v", "vi", "vip"):
-            fill(pilot, tag=value)
-            await pilot.pause(0.05)
+            fill(pilot, tag=value)  # no pause between: each restarts the debounce
+        await waits.until(lambda: len(calls) >= 2, timeout=10, what="the debounced read")
         await pilot.pause(DEBOUNCE)
         assert calls[1:] == [["vip"]]
         # While that read is slow, two more debounced changes: one follow-up, the latest.
