@@ -174,9 +174,11 @@ def _dst_note(option: str, text: str, instant: datetime, zone: tzinfo) -> str | 
 
 def mailing_add(args: argparse.Namespace, store: Store, zone: tzinfo) -> Output:
     start_at, end_at, notes = _period(args, zone)
+    # --start and --end are required by the parser for `mailing add`.
+    assert start_at is not None and end_at is not None
     record = store.create_mailing(
-        start_at,  # type: ignore[arg-type]  # --start and --end are required by the parser
-        end_at,  # type: ignore[arg-type]
+        start_at,
+        end_at,
         args.text,
         operator_codes=args.operator or (),
         tags=args.tag or (),
