@@ -40,7 +40,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from notifier_tui.core import events as ev
-from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.events import BreakerState, GatewayHealth
 from notifier_tui.core.scheduling import PeriodicJobs
 from notifier_tui.core.sending.breaker import BreakerTransition, CircuitBreaker
@@ -55,6 +54,8 @@ from notifier_tui.core.sending.policy import RetrySettings
 from notifier_tui.core.sending.pressure import BackPressure
 from notifier_tui.core.sending.ratelimit import TokenBucket
 from notifier_tui.core.sending.sender_config import SenderConfig
+from notifier_tui.core.sending.sender_shutdown import shut_down
+from notifier_tui.core.sending.sender_snapshot import build_snapshot, gateway_health
 from notifier_tui.core.sending.timer import SYSTEM_TIMER, Timer
 from notifier_tui.core.sending.workers import Workers
 from notifier_tui.core.sending.write_behind import WriteBehind
@@ -289,43 +290,12 @@ class Sender:
             await self._done.wait()
 
     def snapshot(self) -> ev.SenderSnapshot:
-        now_mono = self._timer.monotonic()
-        now = self._clock()
-        p50, p95 = self.live.latency()
-        probe = self.breaker.probe_due_at
-        return ev.SenderSnapshot(
-            at=now,
-            sending=self.sends,
-            holder=self.holder,
-            health=self.health(),
-            breaker=self.breaker.state,
-            next_probe_at=now + timedelta(seconds=max(0.0, probe - now_mono))
-            if probe is not None
-            else None,
-            in_flight=self.in_flight,
-            rate=self.live.rate(now_mono),
-            latency_p50=p50,
-            latency_p95=p95,
-            error_rate=self.live.error_rate(now_mono),
-            sent_total=self.sent_total,
-            failed_total=self.failed_total,
-            retries_total=self.retries_total,
-            credentials_error=self.credentials_error,
-            rate_history=self.live.history(now_mono),
-            requests_by_outcome=dict(self.live.by_outcome),
-        )
+        """What the sender shows now (see :func:`build_snapshot`)."""
+        return build_snapshot(self)
 
     def health(self) -> GatewayHealth:
-        if self.credentials_error is not None:
-            return GatewayHealth.CREDENTIALS
-        if not self.config.token and self.config.base_url == DEFAULT_BASE_URL:
-            return GatewayHealth.NOT_CONFIGURED
-        if self.breaker.state is not BreakerState.CLOSED:
-            return GatewayHealth.DOWN
-        if not self.live.by_outcome:
-            return GatewayHealth.UNKNOWN
-        degraded = self.live.error_rate(self._timer.monotonic()) > 0.2
-        return GatewayHealth.DEGRADED if degraded else GatewayHealth.OK
+        """The gateway's health as the sender sees it (see :func:`gateway_health`)."""
+        return gateway_health(self)
 
     # --- the task tree -------------------------------------------------------------
 
@@ -434,57 +404,5 @@ class Sender:
     async def _shutdown(
         self, dispatch: asyncio.Task[None], background: list[asyncio.Task[None]]
     ) -> None:
-        """Stop in order, within ``stop_timeout`` in all."""
-        timer = self._timer
-        deadline = timer.monotonic() + self.config.stop_timeout
-
-        def left() -> float:
-            return max(0.0, deadline - timer.monotonic())
-
-        self.dispatch.stop()
-        if not await _wait_task(timer, dispatch, min(left(), self.config.poll_interval + 1.0)):
-            dispatch.cancel()
-            await asyncio.wait({dispatch})
-            log.warning(
-                "stop: a dispatch pass is stuck on the store; whatever it still claims"
-                " stays 'sending' until the next start recovers it"
-            )
-        await self.workers.stop(grace=min(self.config.stop_grace, left()))
-        for task in background:
-            task.cancel()
-        await asyncio.wait(background)
-        unwritten = await self.outcomes.drain(left())
-        if unwritten:
-            log.error(
-                "stop: %d outcome(s) not written within %.1fs (store busy); those messages"
-                " stay 'sending' until the next start recovers them",
-                unwritten,
-                self.config.stop_timeout,
-            )
-        release = asyncio.ensure_future(self.keeper.release())
-        if not await _wait_task(timer, release, left()):
-            release.cancel()
-            await asyncio.wait({release})
-            log.warning(
-                "stop: the lease could not be released in time; it expires in %.0fs",
-                self.config.lease_ttl,
-            )
-        leave = asyncio.ensure_future(self.fleet.leave())
-        if not await _wait_task(timer, leave, left()):
-            leave.cancel()
-            await asyncio.wait({leave})
-
-
-async def _wait_task(timer: Timer, task: asyncio.Future[None], timeout: float) -> bool:
-    """Wait on ``timer`` until ``task`` ends or ``timeout`` passes; True when it ended."""
-    ended = asyncio.Event()
-    task.add_done_callback(lambda _: ended.set())
-    if not await timer.wait(ended, timeout):
-        return False
-    if not task.cancelled() and task.exception() is not None:
-        log.error(
-            "%s failed at stop: %r",
-            task.get_name() if isinstance(task, asyncio.Task) else "task",
-            task.exception(),
-        )
-    return True
+        """Stop in order, within ``stop_timeout`` in all (see :func:`shut_down`)."""
+        await shut_down(self, dispatch, background)

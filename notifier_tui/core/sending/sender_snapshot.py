@@ -1,0 +1,56 @@
+"""The sender's live snapshot and gateway health, built from its parts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from notifier_tui.core import events as ev
+from notifier_tui.core.defaults import DEFAULT_BASE_URL
+from notifier_tui.core.events import BreakerState, GatewayHealth
+
+if TYPE_CHECKING:
+    from notifier_tui.core.sending.sender import Sender
+
+
+def build_snapshot(sender: Sender) -> ev.SenderSnapshot:
+    """What ``sender`` shows now: state, health, breaker, live rates and totals."""
+    now_mono = sender._timer.monotonic()
+    now = sender._clock()
+    p50, p95 = sender.live.latency()
+    probe = sender.breaker.probe_due_at
+    return ev.SenderSnapshot(
+        at=now,
+        sending=sender.sends,
+        holder=sender.holder,
+        health=gateway_health(sender),
+        breaker=sender.breaker.state,
+        next_probe_at=now + timedelta(seconds=max(0.0, probe - now_mono))
+        if probe is not None
+        else None,
+        in_flight=sender.in_flight,
+        rate=sender.live.rate(now_mono),
+        latency_p50=p50,
+        latency_p95=p95,
+        error_rate=sender.live.error_rate(now_mono),
+        sent_total=sender.sent_total,
+        failed_total=sender.failed_total,
+        retries_total=sender.retries_total,
+        credentials_error=sender.credentials_error,
+        rate_history=sender.live.history(now_mono),
+        requests_by_outcome=dict(sender.live.by_outcome),
+    )
+
+
+def gateway_health(sender: Sender) -> GatewayHealth:
+    """The gateway's health as ``sender`` sees it, worst reason first."""
+    if sender.credentials_error is not None:
+        return GatewayHealth.CREDENTIALS
+    if not sender.config.token and sender.config.base_url == DEFAULT_BASE_URL:
+        return GatewayHealth.NOT_CONFIGURED
+    if sender.breaker.state is not BreakerState.CLOSED:
+        return GatewayHealth.DOWN
+    if not sender.live.by_outcome:
+        return GatewayHealth.UNKNOWN
+    degraded = sender.live.error_rate(sender._timer.monotonic()) > 0.2
+    return GatewayHealth.DEGRADED if degraded else GatewayHealth.OK
