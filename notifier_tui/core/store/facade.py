@@ -40,6 +40,7 @@ from notifier_tui.core.store import dialect
 from notifier_tui.core.store import schema as tables
 from notifier_tui.core.store.audience import Audience
 from notifier_tui.core.store.audit import AuditTrail
+from notifier_tui.core.store.audit_fields import client_fields, mailing_fields
 from notifier_tui.core.store.base import StoreContext
 from notifier_tui.core.store.campaign import Campaign
 from notifier_tui.core.store.campaign_ops import CampaignOps
@@ -78,32 +79,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = ["Store", "read_client_csv", "utcnow"]
-
-
-def _client_fields(c: ClientRecord | None) -> dict[str, object]:
-    """What the audit trail records of a client."""
-    if c is None:
-        return {}
-    return {
-        "phone": c.phone,
-        "operator_code": c.operator_code,
-        "tag": c.tag,
-        "timezone": c.timezone,
-    }
-
-
-def _mailing_fields(m: MailingRecord | None) -> dict[str, object]:
-    """What the audit trail records of a mailing."""
-    if m is None:
-        return {}
-    return {
-        "start_at": m.start_at.isoformat(),
-        "end_at": m.end_at.isoformat(),
-        "text": m.text,
-        "operator_codes": list(m.operator_codes),
-        "tags": list(m.tags),
-        "window": m.window,
-    }
 
 
 class Store(CampaignOps):
@@ -264,7 +239,7 @@ class Store(CampaignOps):
     ) -> ClientRecord:
         with self._audited():
             c = self.clients.create(phone, tag, timezone, operator_code)
-            self.audit.record(Action.CLIENT_CREATE, "client", c.id, diff({}, _client_fields(c)))
+            self.audit.record(Action.CLIENT_CREATE, "client", c.id, diff({}, client_fields(c)))
         return c
 
     def update_client(
@@ -281,7 +256,7 @@ class Store(CampaignOps):
             c = self.clients.update(
                 client_id, phone=phone, tag=tag, timezone=timezone, operator_code=operator_code
             )
-            change = diff(_client_fields(old), _client_fields(c))
+            change = diff(client_fields(old), client_fields(c))
             self.audit.record(Action.CLIENT_UPDATE, "client", c.id, change)
         return c
 
@@ -289,7 +264,7 @@ class Store(CampaignOps):
         with self._audited():
             old = self.clients.get(client_id)
             self.clients.delete(client_id)
-            change = diff(_client_fields(old), {})
+            change = diff(client_fields(old), {})
             self.audit.record(Action.CLIENT_DELETE, "client", client_id, change)
 
     def list_clients(
@@ -353,7 +328,7 @@ class Store(CampaignOps):
     ) -> MailingRecord:
         with self._audited():
             m = self.mailings.create(start_at, end_at, text, operator_codes, tags, window)
-            change = diff({}, _mailing_fields(m))
+            change = diff({}, mailing_fields(m))
             self.audit.record(Action.MAILING_CREATE, "mailing", m.id, change)
         return m
 
@@ -380,7 +355,7 @@ class Store(CampaignOps):
                 tags=tags,
                 window=window,
             )
-            change = diff(_mailing_fields(old), _mailing_fields(m))
+            change = diff(mailing_fields(old), mailing_fields(m))
             self.audit.record(Action.MAILING_UPDATE, "mailing", m.id, change)
         return m
 
@@ -388,7 +363,7 @@ class Store(CampaignOps):
         with self._audited():
             old = self.mailings.get(mailing_id)
             self.mailings.delete(mailing_id)
-            change = diff(_mailing_fields(old), {})
+            change = diff(mailing_fields(old), {})
             self.audit.record(Action.MAILING_DELETE, "mailing", mailing_id, change)
 
     def _mailing_action(
