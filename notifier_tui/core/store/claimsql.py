@@ -22,6 +22,9 @@ RELEASE = (
     "  ELSE next_attempt_at END"
     " WHERE status = 'sending'"
 )
+RELEASE_IDS = RELEASE.replace("WHERE status = ", "WHERE status || '' = ")
+"""RELEASE for an appended ``AND id IN (...)``: "|| ''" keeps the planner on the
+ids instead of walking the status index over every sending row."""
 
 # One outcome: the statement for one row, and the same for many rows at once
 # (dialect.update_rows picks: PostgreSQL pays a round trip a statement).

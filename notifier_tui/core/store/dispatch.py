@@ -129,7 +129,9 @@ class Dispatch(Part):
         ]
         for chunk in chunks(ids):
             marks = ", ".join("?" * len(chunk))
-            execute(self.db, claimsql.RELEASE + f" AND id IN ({marks})", (_AHEAD, _AHEAD, *chunk))
+            execute(
+                self.db, claimsql.RELEASE_IDS + f" AND id IN ({marks})", (_AHEAD, _AHEAD, *chunk)
+            )
         return ids
 
     def renew_claims(self, now: datetime | None = None) -> int:
@@ -302,7 +304,9 @@ class Dispatch(Part):
                 self.db,
                 "UPDATE message SET status = 'sending', claim_epoch = ?, claim_owner = ?,"
                 f" claim_expires_at = ? WHERE id IN ({', '.join('?' * len(chunk))})"
-                " AND status = 'pending'",
+                # "|| ''" keeps the planner on the id list: with a bare status test
+                # SQLite walked the whole pending index (674 ms a batch at 1M messages).
+                " AND status || '' = 'pending'",
                 (*claim, *chunk),
             )
         cur = cursor(self.db)
