@@ -186,6 +186,10 @@ class NotifierApp(LiveApp):
     # --- once a second ----------------------------------------------------------
 
     def _tick(self) -> None:
+        if not self.screen_stack:
+            # The timer can fire once more while the app is shutting down and its
+            # screens are already gone: nothing to check or refresh then.
+            return
         if not self.is_headless and terminal_hung_up():
             self._hung_up()
         self._check_size()
@@ -196,6 +200,8 @@ class NotifierApp(LiveApp):
         self._check_size(event.size)
 
     def _check_size(self, size: Size | None = None) -> None:
+        if not self.screen_stack:
+            return
         width, height = size or self.size
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         showing = isinstance(self.screen, TooSmallScreen)
