@@ -21,6 +21,7 @@ from notifier_tui.core import events as ev
 from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.ui.bridge import SenderActivity, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
+from notifier_tui.ui.workers import PeriodicRead
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
@@ -46,27 +47,23 @@ class LiveApp(App[int]):
     def __init__(self) -> None:
         super().__init__()
         self._standby = StandbyFigures()
-        self._standby_busy = False
+        # The same one-read-at-a-time guard every screen's periodic read uses.
+        self._standby_read = PeriodicRead("read the live figures from the store", "standby")
         self._seen_holder = False
 
     def refresh_live(self) -> None:
         """Once a second: read the figures from the store unless the sender provides them."""
         if self.sender is None or not self.sender.is_holder:
-            if not self._standby_busy:
-                self._standby_busy = True
-                self.run_worker(self._read_standby(), group="standby", exit_on_error=False)
+            self._standby_read.start(self, self._read_standby)
         elif self.snapshot is None or not self.snapshot.sending:
             self.snapshot = self.sender.snapshot()
 
     async def _read_standby(self) -> None:
-        try:
-            holder = self.sender.holder if self.sender is not None else None
-            ttl = self.settings.lease_ttl
-            figures = await self.store.run(self._standby.read, self.store, ttl, holder)
-            if self.sender is None or not self.sender.is_holder:
-                self.snapshot = figures
-        finally:
-            self._standby_busy = False
+        holder = self.sender.holder if self.sender is not None else None
+        ttl = self.settings.lease_ttl
+        figures = await self.store.run(self._standby.read, self.store, ttl, holder)
+        if self.sender is None or not self.sender.is_holder:
+            self.snapshot = figures
 
     def on_sender_event(self, message: SenderEvent) -> None:
         event = message.event
