@@ -45,7 +45,7 @@ async def test_reads_do_not_wait_for_the_writer_thread(store: Store) -> None:
 
 async def test_the_reader_connection_cannot_write(store: Store) -> None:
     await store.run(store.count_clients)  # starts the reader thread
-    reader = store._reader
+    reader = store._threads._reader
     assert reader is not None
 
     def try_to_write() -> None:

@@ -1,4 +1,4 @@
-"""The store's campaign operations (issue 13), mixed into :class:`~.facade.Store`.
+"""The store's campaign operations, a layer of :class:`~.facade.Store`.
 
 Stop list, audit trail, clone, preview, export and test sends: each method
 validates, writes in one transaction, and appends its audit row in that same
@@ -10,28 +10,19 @@ daemon record alike. Code on an event loop calls them through
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import peewee as pw
+from typing import Any, TypeVar
 
 from notifier_tui.core import rules
 from notifier_tui.core.audit import Action, AuditEntry, Surface
 from notifier_tui.core.projection import Projection, project
 from notifier_tui.core.records import MailingRecord
 from notifier_tui.core.segments import SegmentCount, count_segments
+from notifier_tui.core.store.opened import OpenStore
 from notifier_tui.core.store.sqlutil import execute
 from notifier_tui.core.store.stoplist import StopEntry, StopListChange
-
-if TYPE_CHECKING:
-    from notifier_tui.core.store.audience import Audience
-    from notifier_tui.core.store.audit import AuditTrail
-    from notifier_tui.core.store.campaign import Campaign
-    from notifier_tui.core.store.mailings import Mailings
-    from notifier_tui.core.store.stoplist import StopList
 
 T = TypeVar("T")
 
@@ -69,18 +60,8 @@ class Preview:
         return doc
 
 
-class CampaignOps:
-    """Campaign methods of the store facade; the parts are the facade's."""
-
-    db: pw.Database
-    audit: AuditTrail
-    stoplist: StopList
-    campaign: Campaign
-    mailings: Mailings
-    audience: Audience
-
-    def _audited(self) -> AbstractContextManager[None]:
-        raise NotImplementedError  # the facade's: one transaction, notices after commit
+class CampaignOps(OpenStore):
+    """Campaign methods of the store facade, over the open store's parts."""
 
     # --- who acts -------------------------------------------------------------
 

@@ -9,23 +9,18 @@ lets other processes read beside it).
 
 The facade only delegates: each job lives in its own part
 (:mod:`.clients`, :mod:`.imports`, :mod:`.mailings`, :mod:`.audience`,
-:mod:`.dispatch`, :mod:`.lease`), all sharing one :class:`StoreContext`.
+:mod:`.dispatch`, :mod:`.lease`), all sharing one :class:`StoreContext`;
+the connection, threads and parts are built by :mod:`.opened`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
-from notifier_tui.core import rules, stats
-from notifier_tui.core.audit import Action, Surface, diff
+from notifier_tui.core import stats
+from notifier_tui.core.audit import Action, diff
 from notifier_tui.core.clock import utcnow
 from notifier_tui.core.records import (
     Claim,
@@ -36,194 +31,24 @@ from notifier_tui.core.records import (
     MessageRecord,
     Outcome,
 )
-from notifier_tui.core.store import dialect
-from notifier_tui.core.store import schema as tables
-from notifier_tui.core.store.audience import Audience
-from notifier_tui.core.store.audit import AuditTrail
 from notifier_tui.core.store.audit_fields import client_fields, mailing_fields
-from notifier_tui.core.store.base import StoreContext
-from notifier_tui.core.store.campaign import Campaign
 from notifier_tui.core.store.campaign_ops import CampaignOps
-from notifier_tui.core.store.clients import Clients
 from notifier_tui.core.store.csvio import read_client_csv
-from notifier_tui.core.store.dispatch import Dispatch, DispatchStep, data_version
-from notifier_tui.core.store.imports import Importer
-from notifier_tui.core.store.lease import Leases
-from notifier_tui.core.store.location import StoreLocation
-from notifier_tui.core.store.mailings import Mailings
-from notifier_tui.core.store.stoplist import StopList
-
-READS = frozenset(
-    {
-        "get_client",
-        "list_clients",
-        "count_clients",
-        "distinct_tags",
-        "distinct_operators",
-        "export_csv",
-        "get_mailing",
-        "list_mailings",
-        "audience_count",
-        "get_message",
-        "overall_stats",
-        "mailing_stats",
-        "lease_holder",
-    }
-)
-"""Store methods that only read: :meth:`Store.run` runs them on the reader thread."""
-
-BULK = frozenset({"import_csv", "import_rows"})
-"""Long jobs :meth:`Store.run` runs on a thread of their own (see imports.py)."""
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from notifier_tui.core.store.dispatch import DispatchStep
 
 __all__ = ["Store", "read_client_csv", "utcnow"]
 
 
 class Store(CampaignOps):
-    """A validated view of one SQLite store file.
+    """A validated view of one store (a SQLite file or a PostgreSQL database).
 
     Every operator action (client and mailing changes, imports, pause, resume,
     cancel, stop-list changes, test sends, a lease take-over) appends an audit
     row in its own transaction; :attr:`surface` says which surface acted
     (``ui`` unless whoever opened the store sets ``cli``, ``api`` or ``daemon``).
+    The connection, the threads and the parts are :class:`OpenStore`'s; the
+    campaign operations are :class:`CampaignOps`'s.
     """
-
-    def __init__(
-        self,
-        path: Path | str | StoreLocation,
-        *,
-        default_timezone: str = "Europe/Moscow",
-        clock: Callable[[], datetime] = utcnow,
-        surface: Surface | str = Surface.UI,
-    ) -> None:
-        self.location = StoreLocation.parse(path)
-        # The file on SQLite; on PostgreSQL only the masked URL (nothing to open as a file).
-        self.path = self.location.path or Path(self.location.masked())
-        self.db = tables.open_database(self.location)
-        self._ctx = StoreContext(
-            self.db, clock, rules.validate_timezone(default_timezone), self._notify
-        )
-        self._executor: ThreadPoolExecutor | None = None
-        self._reader: ThreadPoolExecutor | None = None
-        self._bulk: ThreadPoolExecutor | None = None
-        self._listeners: list[Callable[[], None]] = []
-        # Notices held back while an audited change is not yet committed (see _audited).
-        self._holding = False
-        self._held = False
-        self._lock = threading.Lock()
-        self.audience = Audience(self._ctx)
-        self.clients = Clients(self._ctx, self.audience)
-        self.importer = Importer(self._ctx, self.audience)
-        self.mailings = Mailings(self._ctx, self.audience)
-        self.dispatch = Dispatch(self._ctx, self.audience)
-        self.leases = Leases(self._ctx)
-        self.audit = AuditTrail(self._ctx, surface)
-        self.stoplist = StopList(self._ctx, self.audience)
-        self.campaign = Campaign(self._ctx)
-
-    @contextlib.contextmanager
-    def _audited(self) -> Iterator[None]:
-        """One transaction for a change and its audit row; listeners hear after it commits.
-
-        The parts' own ``@writes`` transactions nest inside it as savepoints,
-        so their notices are held back here until the outer commit.
-        """
-        if self._holding:
-            with self.db.atomic("IMMEDIATE"):
-                yield
-            return
-        self._holding, self._held = True, False
-        try:
-            with self.db.atomic("IMMEDIATE"):
-                yield
-        finally:
-            self._holding = False
-        if self._held:
-            self._notify()
-
-    @property
-    def clock(self) -> Callable[[], datetime]:
-        return self._ctx.clock
-
-    @clock.setter
-    def clock(self, value: Callable[[], datetime]) -> None:
-        self._ctx.clock = value
-
-    @property
-    def default_timezone(self) -> str:
-        return self._ctx.default_timezone
-
-    # --- plumbing ------------------------------------------------------------
-
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a store method on the store's own thread, off the event loop.
-
-        The screens' reads (:data:`READS`) run on a second thread with its own
-        read-only connection: WAL lets them read beside the writer, so a stats
-        view over a million messages never delays the sender's claims and
-        outcomes queued on the writer's thread, nor waits for them.
-        """
-        name = getattr(fn, "__name__", "") if getattr(fn, "__self__", None) is self else ""
-        with self._lock:
-            if name in READS:
-                if self._reader is None:
-                    self._reader = ThreadPoolExecutor(
-                        1, thread_name_prefix="notifier-db-read", initializer=self._read_only
-                    )
-                executor = self._reader
-            elif name in BULK:
-                # An import validates and stages for many seconds without the file's
-                # write lock (imports.py); on the writer's thread it would still stall
-                # this process's sender behind it, so it gets its own thread and
-                # connection, and only its final transaction contends for the lock.
-                if self._bulk is None:
-                    self._bulk = ThreadPoolExecutor(1, thread_name_prefix="notifier-db-bulk")
-                executor = self._bulk
-            else:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier-db")
-                executor = self._executor
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, functools.partial(fn, *args, **kwargs))
-
-    def _read_only(self) -> None:
-        # peewee keeps one connection per thread: this is the reader thread's own,
-        # and read-only (query_only on SQLite) makes sure nothing run there can ever write.
-        dialect.read_only(self.db)
-
-    def add_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after each committed write."""
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[], None]) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _notify(self) -> None:
-        if self._holding:
-            self._held = True
-            return
-        for callback in list(self._listeners):
-            callback()
-
-    def data_version(self) -> int:
-        """Changes when another connection (another process) commits to the file."""
-        return data_version(self.db)
-
-    def close(self) -> None:
-        for extra in (self._reader, self._bulk):
-            if extra is not None:
-                extra.submit(self.db.close).result()
-                extra.shutdown(wait=True)
-        self._reader = self._bulk = None
-        if self._executor is not None:
-            self._executor.submit(self.db.close).result()
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        self.db.close()
-        tables.release_database(self.db)
 
     # --- clients -------------------------------------------------------------
 
