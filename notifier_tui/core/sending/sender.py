@@ -99,18 +99,9 @@ class Sender:
         self._timer = timer or SYSTEM_TIMER
         self._hub = ev.EventHub()
         emit = self._hub.emit
-        if config.breaker is not None:
-            self.breaker = CircuitBreaker(
-                config.breaker, clock=self._timer.monotonic, on_change=self._breaker_changed
-            )
-        else:
-            self.breaker = CircuitBreaker(
-                config.breaker_threshold,
-                config.breaker_cooldown,
-                config.breaker_max_cooldown,
-                clock=self._timer.monotonic,
-                on_change=self._breaker_changed,
-            )
+        self.breaker = CircuitBreaker(
+            config.breaker_config, clock=self._timer.monotonic, on_change=self._breaker_changed
+        )
         self.bucket = TokenBucket(
             config.rate_limit, clock=self._timer.monotonic, sleep=self._timer.sleep
         )

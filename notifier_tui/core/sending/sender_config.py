@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
-from notifier_tui.core.sending.breaker import BreakerConfig
+from notifier_tui.core.sending.breaker_config import BreakerConfig
 from notifier_tui.core.sending.lease_keeper import LeaseSettings
 
 __all__ = ["SenderConfig"]
@@ -56,6 +56,15 @@ class SenderConfig:
         return (
             f"SenderConfig(base_url={self.base_url!r}, concurrency={self.concurrency},"
             f" role={self.role!r})"
+        )
+
+    @property
+    def breaker_config(self) -> BreakerConfig:
+        """The breaker's thresholds: :attr:`breaker`, or the older knobs mapped onto them."""
+        if self.breaker is not None:
+            return self.breaker
+        return BreakerConfig.from_legacy(
+            self.breaker_threshold, self.breaker_cooldown, self.breaker_max_cooldown
         )
 
     @property
