@@ -15,14 +15,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Input, Label
 
 from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import ClientRecord
-from notifier_tui.ui.dialogs.form_actions import FormActions
+from notifier_tui.ui.dialogs.form_actions import FormDialog
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.field import FormField
 from notifier_tui.ui.workers import ReportsWorkerErrors
@@ -45,7 +44,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
-class ClientForm(FormActions, NotifierNode, ReportsWorkerErrors, ModalScreen[ClientRecord | None]):
+class ClientForm(NotifierNode, ReportsWorkerErrors, FormDialog[ClientRecord | None]):
     """Dismisses with the saved client, or ``None`` when cancelled."""
 
     CSS_PATH = "dialogs.tcss"

@@ -15,13 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 
 from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import MailingRecord
-from notifier_tui.ui.dialogs.form_actions import FormActions
+from notifier_tui.ui.dialogs.form_actions import FormDialog
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets.field import FormField, in_labels
 from notifier_tui.ui.workers import ReportsWorkerErrors
@@ -36,9 +35,7 @@ def not_sent(by_status: dict[str, int]) -> int:
     return sum(by_status.get(status, 0) for status in NOT_SENT)
 
 
-class CloneDialog(
-    FormActions, NotifierNode, ReportsWorkerErrors, ModalScreen[MailingRecord | None]
-):
+class CloneDialog(NotifierNode, ReportsWorkerErrors, FormDialog[MailingRecord | None]):
     """Dismisses with the new mailing, or ``None`` when cancelled."""
 
     CSS_PATH = "dialogs.tcss"

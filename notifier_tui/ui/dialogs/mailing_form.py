@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Static, TextArea
@@ -24,7 +23,7 @@ from notifier_tui.core import rules
 from notifier_tui.core.errors import NotFoundError, ValidationError
 from notifier_tui.core.records import MailingRecord
 from notifier_tui.core.segments import count_segments
-from notifier_tui.ui.dialogs.form_actions import FormActions
+from notifier_tui.ui.dialogs.form_actions import FormDialog
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.widgets import stats_format as fmt
 from notifier_tui.ui.widgets.field import FormField, in_labels
@@ -102,9 +101,7 @@ class MailingDraft:
             return None
 
 
-class MailingForm(
-    FormActions, NotifierNode, ReportsWorkerErrors, ModalScreen[MailingRecord | None]
-):
+class MailingForm(NotifierNode, ReportsWorkerErrors, FormDialog[MailingRecord | None]):
     """Dismisses with the saved mailing, or ``None`` when cancelled."""
 
     CSS_PATH = ["dialogs.tcss", "mailing_form.tcss"]  # noqa: RUF012 - Textual reads it as is
