@@ -70,7 +70,7 @@ class NotifierApp(LiveApp):
 
     CSS_PATH = "app.tcss"
     TITLE = "notifier-tui"
-    MODES: ClassVar[dict[str, type[Screen[Any]]]] = {  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "clients": ClientsScreen,
         "mailings": MailingsScreen,
         "stats": StatsScreen,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual.app import App
@@ -45,7 +45,7 @@ class StatsTestApp(App[None]):
     """The attributes of NotifierApp the stats and log screens read, and nothing else."""
 
     CSS_PATH = [_APP_TCSS] if _APP_TCSS.exists() else None
-    MODES: ClassVar[dict[str, type[Screen]]] = {  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "stats": StatsScreen,
         "log": LogScreen,
     }

@@ -80,7 +80,7 @@ def _insert(db: pw.Database, table: str, cols: list[str], rows: list[tuple[Any, 
     names = ", ".join(f'"{c}"' for c in cols)
     if dialect.is_postgres(db):
         # One statement a page, not one a row: psycopg2's executemany is a loop.
-        from psycopg2.extras import execute_values  # type: ignore[import-untyped]
+        from psycopg2.extras import execute_values
 
         cursor = cast("Callable[[], Any]", db.cursor)()
         execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s', rows, page_size=1000)

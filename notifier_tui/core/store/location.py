@@ -112,7 +112,7 @@ class StoreLocation:
 
     def connect_params(self) -> tuple[str, dict[str, Any]]:
         """``(dbname, keyword parameters)`` for psycopg2, with our defaults added."""
-        from psycopg2.extensions import parse_dsn  # type: ignore[import-untyped]  # no stubs
+        from psycopg2.extensions import parse_dsn
 
         try:
             params: dict[str, Any] = parse_dsn(self.url or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 import peewee as pw
 
@@ -19,20 +19,25 @@ CHUNK = 900
 
 
 class HasDatabase(Protocol):
-    db: pw.Database
+    @property
+    def db(self) -> pw.Database: ...
 
     def _notify(self) -> None: ...
 
 
-def _transaction(method: Callable[P, T], notify: Callable[[T], bool]) -> Callable[P, T]:
+S = TypeVar("S", bound=HasDatabase)
+
+
+def _transaction(
+    method: Callable[Concatenate[S, P], T], notify: Callable[[T], bool]
+) -> Callable[Concatenate[S, P], T]:
     @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        store: HasDatabase = args[0]  # type: ignore[assignment]
+    def wrapper(store: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
         # IMMEDIATE takes the write lock up front: a deferred transaction that
         # read first fails at once with "database is locked" if another process
         # committed meanwhile, where IMMEDIATE waits out the busy timeout.
         with store.db.atomic("IMMEDIATE"):
-            result = method(*args, **kwargs)
+            result = method(store, *args, **kwargs)
         if notify(result):
             store._notify()
         return result
@@ -40,12 +45,14 @@ def _transaction(method: Callable[P, T], notify: Callable[[T], bool]) -> Callabl
     return wrapper
 
 
-def writes(method: Callable[P, T]) -> Callable[P, T]:
+def writes(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
     """Run a method in one transaction and tell listeners once it committed."""
     return _transaction(method, lambda _: True)
 
 
-def writes_if_changed(method: Callable[P, T]) -> Callable[P, T]:
+def writes_if_changed(
+    method: Callable[Concatenate[S, P], T],
+) -> Callable[Concatenate[S, P], T]:
     """Like :func:`writes`, but tell listeners only when the result is truthy.
 
     For the sender's own housekeeping: the sender listens to the store, so a
