@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import peewee as pw
 
 from notifier_tui.core import rules
-from notifier_tui.core.errors import ConflictError, NotFoundError
+from notifier_tui.core.errors import ConflictError, NotFoundError, ValidationError
 from notifier_tui.core.reasons import ErrorClass, reason_text
 from notifier_tui.core.records import ClientRecord
 from notifier_tui.core.rules import MessageStatus
@@ -15,6 +17,44 @@ from notifier_tui.core.store.base import Part, StoreContext
 from notifier_tui.core.store.csvio import write_client_csv
 from notifier_tui.core.store.schema import Client, Message
 from notifier_tui.core.store.sqlutil import execute, writes
+
+SORT_COLUMNS: dict[str, pw.Field[Any]] = {
+    "id": Client.id,
+    "phone": Client.phone,
+    "operator": Client.operator_code,
+    "tag": Client.tag,
+    "timezone": Client.timezone,
+}
+"""What a client list may be sorted by (``order``), and the column each name sorts on."""
+
+
+class UnknownOrderError(ValidationError, ValueError):
+    """An ``order`` that is not a sortable column: bad input, like a bad field value."""
+
+    def __init__(self, order: str) -> None:
+        names = ", ".join(SORT_COLUMNS)
+        super().__init__(
+            "order",
+            f"cannot sort by {order!r}: use one of {names}, with a leading '-' for descending",
+        )
+
+
+def order_by(order: str) -> list[pw.Ordering]:
+    """``ORDER BY`` terms for ``order`` (``"tag"``, ``"-tag"``...), id breaking every tie.
+
+    The tie-break gives each client one place in the order, so paging by offset
+    never shows a client twice or skips one; descending is the exact reverse.
+
+    Raises:
+        UnknownOrderError: ``order`` names no sortable column (a ``ValueError``).
+    """
+    descending = order.startswith("-")
+    name = order[1:] if descending else order
+    column = SORT_COLUMNS.get(name)
+    if column is None:
+        raise UnknownOrderError(order)
+    columns = [column] if column is Client.id else [column, Client.id]
+    return [c.desc() if descending else c.asc() for c in columns]
 
 
 def client_record(row: Client) -> ClientRecord:
@@ -135,8 +175,11 @@ class Clients(Part):
         operator: str | None = None,
         offset: int = 0,
         limit: int | None = 100,
+        order: str = "id",
     ) -> list[ClientRecord]:
-        query = self._query(search, tag, operator).order_by(Client.id)
+        """One page of the matching clients in ``order`` (see :func:`order_by`)."""
+        ordering = order_by(order)  # before any query: a bad order reads nothing
+        query = self._query(search, tag, operator).order_by(*ordering)
         if limit is not None:
             query = query.offset(offset).limit(limit)
         return [client_record(row) for row in query]

@@ -100,8 +100,16 @@ class Store(CampaignOps):
         operator: str | None = None,
         offset: int = 0,
         limit: int | None = 100,
+        order: str = "id",
     ) -> list[ClientRecord]:
-        return self.clients.page(search, tag=tag, operator=operator, offset=offset, limit=limit)
+        """One page of the matching clients, sorted in SQL by ``order``.
+
+        ``order`` is ``id``, ``phone``, ``operator``, ``tag`` or ``timezone``, with a
+        leading ``-`` for descending, id breaking ties; any other raises a ``ValueError``.
+        """
+        return self.clients.page(
+            search, tag=tag, operator=operator, offset=offset, limit=limit, order=order
+        )
 
     def count_clients(
         self, search: str = "", *, tag: str | None = None, operator: str | None = None
