@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 log = logging.getLogger("notifier_tui.sender")
 
@@ -128,6 +129,24 @@ class WorkerView:
         return f"{self.role} pid {self.pid} on {self.host}"
 
 
+class OutcomeRates(NamedTuple):
+    """Messages per second over one step of a series, by what became of each request."""
+
+    accepted: float
+    retried: float
+    """Not accepted, tried again later (a transient failure with time left, a refused token)."""
+    failed: float
+    """Not accepted, and final: failed for good, or expired with no retry before the end."""
+
+
+class LatencyPoint(NamedTuple):
+    """Latency percentiles of the answered requests of one step, in seconds."""
+
+    p50: float | None
+    p95: float | None
+    """Both ``None`` when no request of the step got an answer."""
+
+
 @dataclass(frozen=True, slots=True)
 class SenderSnapshot:
     """A once-a-second summary for live screens and metrics."""
@@ -156,6 +175,18 @@ class SenderSnapshot:
     """Whose figures these are when another process sends (``daemon pid 4242 on host``)."""
     workers: tuple[WorkerView, ...] = ()
     """Every live sender process of the store, the leader first (read from the store)."""
+    outcome_history: tuple[OutcomeRates, ...] = ()
+    """Messages per second by outcome, oldest first, one per ``outcome_step`` seconds
+    ending at the last complete one (up to ``series_window``)."""
+    outcome_step: float = 1.0
+    latency_history: tuple[LatencyPoint, ...] = ()
+    """Latency of answered requests, oldest first, one per ``latency_step`` seconds;
+    the last one is the step under way."""
+    latency_step: float = 10.0
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+    """Requests not accepted over the last ``series_window`` seconds, by error class."""
+    series_window: float = 300.0
+    """Seconds the three series above span at most."""
 
 
 Event = (

@@ -9,18 +9,22 @@ published (nobody sends, or an older program does), the rate is the change
 in the store's ``sent`` count and the gateway figures are left unknown.
 Rows whose heartbeat is stale are ignored. The result has the shape of the
 sender's own :class:`SenderSnapshot` so the screens need not care where it
-came from.
+came from, the charts' series included (10 s steps as published; a row of an
+older sender without them gives empty series).
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from notifier_tui.core.events import (
     BreakerState,
     GatewayHealth,
+    LatencyPoint,
+    OutcomeRates,
     SenderSnapshot,
     WorkerView,
 )
@@ -31,6 +35,7 @@ from notifier_tui.core.store import workers as registry
 from notifier_tui.core.store.workers import WorkerStatus
 
 E = TypeVar("E", BreakerState, GatewayHealth)
+_P = TypeVar("_P", OutcomeRates, LatencyPoint)
 
 HISTORY = 300
 """Seconds of send-rate history kept, like the sender's."""
@@ -167,6 +172,7 @@ class StandbyFigures:
         )
         if credentials is not None:
             health = GatewayHealth.CREDENTIALS
+        series = _series(figures)
         return SenderSnapshot(
             at=now,
             sending=False,
@@ -187,6 +193,12 @@ class StandbyFigures:
             requests_by_outcome=dict(by_outcome),
             figures_of=label(senders),
             workers=views,
+            outcome_history=series.outcome_history,
+            outcome_step=series.outcome_step,
+            latency_history=series.latency_history,
+            latency_step=series.latency_step,
+            errors_by_class=series.errors_by_class,
+            series_window=series.series_window,
         )
 
     def _from_counts(
@@ -243,3 +255,112 @@ def _summed_history(figures: list[dict[str, object]]) -> tuple[float, ...]:
         for i, v in enumerate(s):
             total[width - len(s) + i] += v
     return tuple(total)
+
+
+def _step(figures: dict[str, object], key: str) -> float | None:
+    value = _float(figures.get(key))
+    return value if value is not None and value > 0 else None
+
+
+def _outcomes(value: object) -> list[OutcomeRates] | None:
+    """A published outcome series, or None when it is missing or malformed."""
+    if not isinstance(value, list):
+        return None
+    out: list[OutcomeRates] = []
+    for point in value:
+        if not (isinstance(point, list) and len(point) == 3):
+            return None
+        numbers = [_float(v) for v in point]
+        out.append(OutcomeRates(*(v or 0.0 for v in numbers)))
+    return out
+
+
+def _latencies(value: object) -> list[LatencyPoint] | None:
+    if not isinstance(value, list):
+        return None
+    out: list[LatencyPoint] = []
+    for point in value:
+        if isinstance(point, list) and len(point) == 2:
+            out.append(LatencyPoint(_float(point[0]), _float(point[1])))
+        else:
+            out.append(LatencyPoint(None, None))
+    return out
+
+
+def _newest_aligned(series: list[list[_P]]) -> list[list[_P]]:
+    """Each position's points across senders, the series aligned on their newest point."""
+    width = max((len(s) for s in series), default=0)
+    columns: list[list[_P]] = [[] for _ in range(width)]
+    for s in series:
+        for i, point in enumerate(s):
+            columns[width - len(s) + i].append(point)
+    return columns
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """The charts' series of a snapshot (SenderSnapshot's defaults: none)."""
+
+    outcome_history: tuple[OutcomeRates, ...] = ()
+    outcome_step: float = 1.0
+    latency_history: tuple[LatencyPoint, ...] = ()
+    latency_step: float = 10.0
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+    series_window: float = 300.0
+
+
+def _series(figures: list[dict[str, object]]) -> _Series:
+    """The charts' series of the senders, combined; senders publishing none add nothing.
+
+    Rates add up; latency takes the slowest sender's percentiles per step (they
+    do not add up); errors by class add up. Only senders that publish the same
+    step as the first are combined (every sender of one version does).
+    """
+    windows = [w for f in figures if (w := _step(f, "series_window")) is not None]
+    outcomes = [
+        (step, s)
+        for f in figures
+        if (step := _step(f, "outcome_step")) is not None
+        and (s := _outcomes(f.get("outcomes"))) is not None
+    ]
+    outcome_step = 1.0
+    outcome_history: tuple[OutcomeRates, ...] = ()
+    if outcomes:
+        outcome_step = outcomes[0][0]
+        outcome_history = tuple(
+            OutcomeRates(*(sum(values) for values in zip(*column, strict=True)))
+            for column in _newest_aligned([s for st, s in outcomes if st == outcome_step])
+        )
+    latencies = [
+        (step, points)
+        for f in figures
+        if (step := _step(f, "latency_step")) is not None
+        and (points := _latencies(f.get("latency_history"))) is not None
+    ]
+    latency_step = 10.0
+    latency_history: tuple[LatencyPoint, ...] = ()
+    if latencies:
+        latency_step = latencies[0][0]
+        latency_history = tuple(
+            _slowest(column)
+            for column in _newest_aligned([p for st, p in latencies if st == latency_step])
+        )
+    errors: Counter[str] = Counter()
+    for f in figures:
+        by_class = f.get("errors_by_class")
+        if isinstance(by_class, dict):
+            errors.update({str(k): _int(v) for k, v in by_class.items()})
+    return _Series(
+        outcome_history=outcome_history,
+        outcome_step=outcome_step,
+        latency_history=latency_history,
+        latency_step=latency_step,
+        errors_by_class={k: v for k, v in errors.items() if v > 0},
+        series_window=max(windows, default=300.0),
+    )
+
+
+def _slowest(points: list[LatencyPoint]) -> LatencyPoint:
+    p50s = [p.p50 for p in points if p.p50 is not None]
+    p95s = [p.p95 for p in points if p.p95 is not None]
+    return LatencyPoint(max(p50s) if p50s else None, max(p95s) if p95s else None)

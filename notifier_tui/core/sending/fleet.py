@@ -42,6 +42,8 @@ INTERVAL = 1.0
 """Seconds between passes: the figures' age and the credentials stop's reach."""
 HISTORY = 60
 """Seconds of send-rate history published (the row stays small)."""
+SERIES_STEP = 10.0
+"""Seconds per point of the published outcome series (the sender keeps one a second)."""
 
 
 def stale_after(lease_ttl: float) -> float:
@@ -66,7 +68,39 @@ def figures_of(snapshot: ev.SenderSnapshot) -> dict[str, Any]:
         "credentials_error": snapshot.credentials_error,
         "requests_by_outcome": dict(snapshot.requests_by_outcome),
         "rate_history": list(snapshot.rate_history[-HISTORY:]),
+        # The charts' series, coarse enough to keep the row near a kilobyte: 10 s
+        # steps over 5 minutes, never raw samples (core/standby.py reads them back).
+        "series_window": snapshot.series_window,
+        "outcome_step": _per(snapshot) * snapshot.outcome_step,
+        "outcomes": _coarse_outcomes(snapshot),
+        "latency_step": snapshot.latency_step,
+        "latency_history": [
+            None if p.p50 is None else [_round(p.p50, 4), _round(p.p95, 4)]
+            for p in snapshot.latency_history
+        ],
+        "errors_by_class": dict(snapshot.errors_by_class),
     }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _per(snapshot: ev.SenderSnapshot) -> int:
+    """Points of the snapshot's outcome series that make one published point."""
+    return max(1, round(SERIES_STEP / snapshot.outcome_step))
+
+
+def _coarse_outcomes(snapshot: ev.SenderSnapshot) -> list[list[float]]:
+    """The outcome rates as means over :data:`SERIES_STEP` seconds, oldest first."""
+    per = _per(snapshot)
+    rates = snapshot.outcome_history
+    # Steps are counted back from the newest second, so the last one is always whole.
+    start = len(rates) % per
+    return [
+        [round(sum(column) / per, 2) for column in zip(*rates[i : i + per], strict=True)]
+        for i in range(start, len(rates), per)
+    ]
 
 
 class FleetLink:

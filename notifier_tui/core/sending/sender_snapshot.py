@@ -39,6 +39,12 @@ def build_snapshot(sender: Sender) -> ev.SenderSnapshot:
         credentials_error=sender.credentials_error,
         rate_history=sender.live.history(now_mono),
         requests_by_outcome=dict(sender.live.by_outcome),
+        outcome_history=sender.live.outcome_history(now_mono),
+        outcome_step=1.0,
+        latency_history=sender.live.latency_history(now_mono),
+        latency_step=float(sender.live.bucket_seconds),
+        errors_by_class=sender.live.errors_by_class(now_mono),
+        series_window=float(sender.live.history_seconds),
     )
 
 

@@ -38,6 +38,9 @@ from notifier_tui.core.sending.ratelimit import TokenBucket
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.sending.write_behind import WriteBehind
 
+_TRIED_AGAIN = frozenset({Step.RETRY, Step.CREDENTIALS})
+"""Verdicts after which the message is sent again later (the rest are final)."""
+
 log = logging.getLogger("notifier_tui.sender")
 
 
@@ -231,14 +234,6 @@ class Workers:
         except BaseException:
             self.breaker.release(permit)
             raise
-        # Latency only of answered requests: a refused connection's 2 ms says
-        # nothing about the gateway (issue 12.12).
-        self.live.record(
-            self._timer.monotonic(),
-            result.outcome is OutcomeClass.ACCEPTED,
-            result.latency if result.status_code is not None else None,
-            result.error_kind,
-        )
         verdict = judge(
             result,
             attempts=claim.attempts,
@@ -246,6 +241,16 @@ class Workers:
             end=claim.end_at,
             retry=self.retry,
             jitter=self._rng.random(),
+        )
+        # Latency only of answered requests: a refused connection's 2 ms says
+        # nothing about the gateway (issue 12.12). The verdict tells a message
+        # tried again later from one failed for good (the outcome chart).
+        self.live.record(
+            self._timer.monotonic(),
+            result.outcome is OutcomeClass.ACCEPTED,
+            result.latency if result.status_code is not None else None,
+            result.error_kind,
+            retried=verdict.step in _TRIED_AGAIN,
         )
         throttled = self.pressure.observe(result.status_code, result.retry_after)
         if throttled:
