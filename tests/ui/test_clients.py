@@ -1,4 +1,4 @@
-"""The clients screen: the form's inline errors, edits, deletes, search and paging in SQL."""
+"""The clients screen: the form's inline errors, edits, deletes, search, sort and paging in SQL."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from notifier_tui.core.store import Store
+from notifier_tui.core.store.clients import SORT_COLUMNS
 from notifier_tui.ui.dialogs.client_form import ClientForm
 from notifier_tui.ui.dialogs.confirm import ConfirmDialog
+from notifier_tui.ui.dialogs.go_to_page import GoToPageDialog
 from notifier_tui.ui.dialogs.import_csv import ImportDialog
-from notifier_tui.ui.screens.clients import PAGE, ClientsScreen
+from notifier_tui.ui.screens.clients import PAGE, SORTS, ClientsScreen
 from tests.ui.conftest import (
     SIZE,
     AppFactory,
     add_clients,
+    cell,
     fill,
     form_errors,
     go,
@@ -190,24 +193,24 @@ async def test_paging_through_5000_clients_keeps_one_page_in_the_table(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert table(pilot).row_count == PAGE
-        assert range_text(pilot) == "rows 1-100 of 5,000"
+        assert range_text(pilot) == "rows 1-100 of 5,000 · page 1 of 50"
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert range_text(pilot) == "rows 101-200 of 5,000"
+        assert range_text(pilot) == "rows 101-200 of 5,000 · page 2 of 50"
         assert shown_phones(pilot)[0] == phone(100)
         # Running off the end of a page with the cursor loads the next one.
         table(pilot).move_cursor(row=PAGE - 1)
         await pilot.press("down")
         await settle(pilot)
-        assert range_text(pilot) == "rows 201-300 of 5,000"
+        assert range_text(pilot) == "rows 201-300 of 5,000 · page 3 of 50"
         assert table(pilot).cursor_row == 0
         await pilot.press("up")
         await settle(pilot)
-        assert range_text(pilot) == "rows 101-200 of 5,000"
+        assert range_text(pilot) == "rows 101-200 of 5,000 · page 2 of 50"
         assert table(pilot).cursor_row == PAGE - 1
         await pilot.press("pagedown")  # from the last row: the next page
         await settle(pilot)
-        assert range_text(pilot) == "rows 201-300 of 5,000"
+        assert range_text(pilot) == "rows 201-300 of 5,000 · page 3 of 50"
         # One more wheel turn at the bottom of the page turns it (and at the top, back).
         clients_table = table(pilot)
         clients_table.scroll_end(animate=False)
@@ -216,18 +219,18 @@ async def test_paging_through_5000_clients_keeps_one_page_in_the_table(
             MouseScrollDown(clients_table, 5, 5, 0, 0, 0, False, False, False)
         )
         await settle(pilot)
-        assert range_text(pilot) == "rows 301-400 of 5,000"
+        assert range_text(pilot) == "rows 301-400 of 5,000 · page 4 of 50"
         clients_table.post_message(MouseScrollUp(clients_table, 5, 5, 0, 0, 0, False, False, False))
         await settle(pilot)
-        assert range_text(pilot) == "rows 201-300 of 5,000"
+        assert range_text(pilot) == "rows 201-300 of 5,000 · page 3 of 50"
         for _ in range(60):
             await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert range_text(pilot) == "rows 4,901-5,000 of 5,000"
+        assert range_text(pilot) == "rows 4,901-5,000 of 5,000 · page 50 of 50"
         assert table(pilot).row_count == PAGE
         await pilot.press("left_square_bracket")
         await settle(pilot)
-        assert range_text(pilot) == "rows 4,801-4,900 of 5,000"
+        assert range_text(pilot) == "rows 4,801-4,900 of 5,000 · page 49 of 50"
 
 
 def write_csv(path: Path, lines: list[str]) -> Path:
@@ -330,3 +333,245 @@ async def test_escape_clears_the_search_and_a_new_client_is_selected(
         await go(pilot, "ctrl+s")
         assert table(pilot).cursor_row == 31
         assert str(table(pilot).get_row_at(31)[1]) == "79165550000"
+
+
+# --- sorting, jumping, column widths ---------------------------------------------------
+
+
+def shown_ids(pilot: Pilot[Any]) -> list[int]:
+    t = table(pilot)
+    return [int(t.get_row_at(i)[0]) for i in range(t.row_count)]
+
+
+def labels(pilot: Pilot[Any]) -> list[str]:
+    return [str(column.label) for column in table(pilot).ordered_columns]
+
+
+def seed_unordered(store: Store) -> None:
+    """Five clients whose phone, tag, operator and zone orders all differ from the id order."""
+    for number, tag, zone, operator in [
+        ("79160000003", "vip", "Europe/Moscow", "903"),
+        ("79160000001", "new", "Asia/Omsk", "916"),
+        ("79160000005", "", "UTC", "900"),
+        ("79160000002", "regular", "Asia/Omsk", "916"),
+        ("79160000004", "new", "Europe/Moscow", "901"),
+    ]:
+        store.create_client(number, tag, zone, operator)
+
+
+async def click_header(pilot: Pilot[Any], column: str) -> None:
+    """A real mouse click on the column's label in the header row."""
+    t = table(pilot)
+    x = 0
+    for spec in t.ordered_columns:
+        if spec.key.value == column:
+            break
+        x += spec.get_render_width(t)
+    assert await pilot.click(t, offset=(x + 1, 0))
+    await settle(pilot)
+
+
+def test_the_screen_sorts_on_the_columns_the_store_can_sort_on() -> None:
+    assert set(SORTS) == set(SORT_COLUMNS)
+
+
+async def test_s_sorts_by_the_next_column_in_the_store_and_shift_s_reverses(
+    make_app: AppFactory, store: Store
+) -> None:
+    seed_unordered(store)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown_ids(pilot) == [1, 2, 3, 4, 5]
+        assert labels(pilot)[0] == "id ▲"
+        await go(pilot, "s")
+        assert labels(pilot)[:2] == ["id", "phone ▲"]
+        assert shown_ids(pilot) == [2, 4, 1, 5, 3]
+        await go(pilot, "s")  # tag: the empty tag first, a tie ("new") broken by id
+        assert labels(pilot)[2] == "tag ▲"
+        assert shown_ids(pilot) == [3, 2, 5, 4, 1]
+        await go(pilot, "S")
+        assert labels(pilot)[2] == "tag ▼"
+        assert shown_ids(pilot) == [1, 4, 5, 2, 3]
+        await go(pilot, "s", "s")  # operator, then timezone: each ascending again
+        assert labels(pilot)[4] == "timezone ▲"
+        assert shown_ids(pilot) == [2, 4, 1, 5, 3]
+        await go(pilot, "s")  # and round to id
+        assert labels(pilot)[0] == "id ▲"
+        assert shown_ids(pilot) == [1, 2, 3, 4, 5]
+        assert table(pilot).cursor_row == 0
+
+
+async def test_a_header_click_sorts_by_that_column_and_again_reverses(
+    make_app: AppFactory, store: Store
+) -> None:
+    seed_unordered(store)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await click_header(pilot, "operator")
+        assert app.screen.sort_column == "operator"
+        assert labels(pilot)[3] == "operator ▲"
+        assert shown_ids(pilot) == [3, 5, 1, 2, 4]
+        await click_header(pilot, "operator")
+        assert labels(pilot)[3] == "operator ▼"
+        assert shown_ids(pilot) == [4, 2, 1, 5, 3]
+        await click_header(pilot, "timezone")  # another column: ascending
+        assert labels(pilot)[3:] == ["operator", "timezone ▲"]
+        assert shown_ids(pilot) == [2, 4, 1, 5, 3]
+
+
+async def test_the_sort_spans_every_page_and_holds_across_search_and_refresh(
+    make_app: AppFactory, store: Store
+) -> None:
+    add_clients(store, 140, tag="regular")
+    store.create_client("79161112233", "vip")
+    store.create_client("79162223344", "vip")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "S")  # id, descending: the store sorts, not the page
+        assert shown_ids(pilot)[:3] == [142, 141, 140]
+        assert range_text(pilot) == "rows 1-100 of 142 · page 1 of 2"
+        await go(pilot, "right_square_bracket")
+        assert shown_ids(pilot)[-1] == 1
+        await pilot.press("slash", *"vip")
+        await pilot.pause(0.3)  # the debounce
+        await settle(pilot)
+        assert shown_phones(pilot) == ["79162223344", "79161112233"]
+        assert labels(pilot)[0] == "id ▼"
+        await go(pilot, "escape")
+        assert shown_ids(pilot)[:2] == [142, 141]
+        # Away and back: the screen reloads its page in the same order.
+        await go(pilot, "2", "1")
+        assert isinstance(app.screen, ClientsScreen)
+        assert labels(pilot)[0] == "id ▼"
+        assert shown_ids(pilot)[:2] == [142, 141]
+        # An edit reloads the page too.
+        await go(pilot, "e")
+        fill(pilot, tag="changed")
+        await go(pilot, "ctrl+s")
+        assert shown_ids(pilot)[:2] == [142, 141]
+        assert str(table(pilot).get_row_at(0)[2]) == "changed"
+        # A client added while sorted newest first is the first row.
+        await go(pilot, "n")
+        fill(pilot, phone="79165550000")
+        await go(pilot, "ctrl+s")
+        assert shown_ids(pilot)[0] == 143
+        assert table(pilot).cursor_row == 0
+
+
+async def test_end_and_go_to_page_reach_any_of_250_pages_with_one_query(
+    make_app: AppFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_clients(store, 25_000)
+    reads: list[tuple[int, str]] = []
+    list_clients = store.list_clients
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        reads.append((kwargs["offset"], kwargs["order"]))
+        return list_clients(*args, **kwargs)
+
+    monkeypatch.setattr(store, "list_clients", spy)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert range_text(pilot) == "rows 1-100 of 25,000 · page 1 of 250"
+        reads.clear()
+        await go(pilot, "end")
+        assert reads == [(24_900, "id")], "one read: the last page, none between"
+        assert range_text(pilot) == "rows 24,901-25,000 of 25,000 · page 250 of 250"
+        assert shown_phones(pilot)[-1] == phone(24_999)
+        assert table(pilot).cursor_row == PAGE - 1
+        reads.clear()
+        await go(pilot, "colon")
+        assert isinstance(app.screen, GoToPageDialog)
+        await pilot.press(*"120", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClientsScreen)
+        assert set(reads) == {(11_900, "id")}, "only that page: none between"
+        assert range_text(pilot) == "rows 11,901-12,000 of 25,000 · page 120 of 250"
+        assert shown_phones(pilot)[0] == phone(11_900)
+        assert table(pilot).cursor_row == 0
+        # Sorted the other way, the last page holds the first clients.
+        await go(pilot, "S", "G")
+        assert range_text(pilot) == "rows 24,901-25,000 of 25,000 · page 250 of 250"
+        assert shown_phones(pilot)[-1] == phone(0)
+        await go(pilot, "g")
+        assert range_text(pilot) == "rows 1-100 of 25,000 · page 1 of 250"
+        assert shown_phones(pilot)[0] == phone(24_999)
+
+
+async def test_go_to_page_refuses_what_is_not_a_page_and_goes_nowhere(
+    make_app: AppFactory, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_clients(store, 250)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "right_square_bracket")
+        assert range_text(pilot) == "rows 101-200 of 250 · page 2 of 3"
+        await go(pilot, "colon")
+        dialog = app.screen
+        assert isinstance(dialog, GoToPageDialog)
+        assert "Page 2 of 3 is shown." in screen_text(app)
+        reads: list[int] = []
+        list_clients = store.list_clients
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            reads.append(kwargs["offset"])
+            return list_clients(*args, **kwargs)
+
+        monkeypatch.setattr(store, "list_clients", spy)
+        for typed, error in [
+            ("", "type a number from 1 to 3"),
+            ("abc", "'abc' is not a number from 1 to 3"),
+            ("-1", "'-1' is not a number from 1 to 3"),
+            ("2.5", "'2.5' is not a number from 1 to 3"),
+            ("٣", "'٣' is not a number from 1 to 3"),
+            ("0", "no page 0: the pages are 1 to 3"),
+            ("4", "no page 4: the pages are 1 to 3"),
+            ("9" * 5000, "no such page: the pages are 1 to 3"),
+        ]:
+            fill(pilot, page=typed)
+            await go(pilot, "enter")
+            assert app.screen is dialog, f"{typed!r} keeps the dialog open"
+            assert form_errors(pilot) == {"page": error}
+            assert error in screen_text(app)
+        assert reads == [], "nothing was read"
+        await go(pilot, "escape")
+        assert isinstance(app.screen, ClientsScreen)
+        assert reads == [100], "only the same page again, as after any dialog"
+        assert range_text(pilot) == "rows 101-200 of 250 · page 2 of 3"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_long_tag_is_cut_and_every_column_stays_on_screen(
+    make_app: AppFactory, store: Store, size: tuple[int, int]
+) -> None:
+    long_tag = "a-very-long-tag-" + "x" * 48
+    assert len(long_tag) == 64  # the longest a tag may be
+    store.create_client(phone(1), long_tag, "America/Argentina/Buenos_Aires")
+    store.create_client(phone(2), "vip", "Europe/Moscow")
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        t = table(pilot)
+        widths = {str(c.key.value): c.width for c in t.ordered_columns}
+        assert 8 <= widths["tag"] <= 24
+        assert widths["tag"] == (19 if size[0] == 80 else 24)
+        tag_cell = cell(t, 1, "tag")
+        assert tag_cell.endswith("…") and len(tag_cell) == widths["tag"]
+        assert long_tag.startswith(tag_cell[:-1])
+        if size[0] == 80:
+            assert cell(t, 1, "timezone") == "America/Argentina/B…"
+        else:  # room to spare goes to the timezone, up to the longest IANA name
+            assert widths["timezone"] == 32
+            assert cell(t, 1, "timezone") == "America/Argentina/Buenos_Aires"
+        assert (
+            sum(c.get_render_width(t) for c in t.ordered_columns)
+            <= t.scrollable_content_region.width
+        )
+        text = screen_text(app)
+        for header in ("id", "phone", "tag", "operator", "timezone"):
+            assert header in text
+        for value in (phone(1), "900", "Europe/Moscow", tag_cell):
+            assert value in text

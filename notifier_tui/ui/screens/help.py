@@ -51,6 +51,27 @@ def _pairs(bindings: Iterable[BindingType], app_display: dict[str, str]) -> list
     return pairs
 
 
+def _grouped(bindings: Iterable[BindingType], app_display: dict[str, str]) -> list[tuple[str, str]]:
+    """Like :func:`_pairs`, but the keys of one footer group share a line, as in the footer.
+
+    ``[ ] :  Prev page / Next page / Go to page N``.
+    """
+    rows: list[tuple[str, str]] = []
+    last_group: Binding.Group | None = None
+    for item in bindings:
+        pairs = _pairs([item], app_display)
+        if not pairs or not isinstance(item, Binding):
+            continue
+        (key, does), group = pairs[0], item.group
+        if group is not None and group is last_group:
+            keys, what = rows[-1]
+            rows[-1] = (f"{keys} {key}", f"{what} / {does}")
+        else:
+            rows.append((key, does))
+        last_group = group
+    return rows
+
+
 _KEY_NAMES = {
     "slash": "/",
     "left_square_bracket": "[",
@@ -72,7 +93,8 @@ def sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tuple[
         (
             "Clients (1)",
             [
-                *_pairs(ClientsScreen.BINDINGS, names),
+                *_grouped(ClientsScreen.BINDINGS, names),
+                ("click", "a column's name: sort by it (again: the other way)"),
                 ("enter", "edit the client"),
                 ("esc", "clear the search"),
             ],
