@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import socket
 from collections.abc import Callable
 from datetime import datetime
 
+from notifier_tui.core.sending.local_process import gone_here
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.store import Store, dialect
 from notifier_tui.core.store import workers as registry
@@ -61,13 +61,7 @@ def dead_here(owner: str, host: str) -> bool:
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
         return False
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, another user's
-        return False
-    return False
+    return gone_here(host, int(parts[1]))
 
 
 def _renew_and_expire(store: Store, owner: str, now: datetime) -> tuple[int, list[int]]:

@@ -25,7 +25,6 @@ import asyncio
 import logging
 import math
 import os
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +32,7 @@ from datetime import datetime
 from notifier_tui.core import events as ev
 from notifier_tui.core.records import LeaseInfo
 from notifier_tui.core.sending.claims import SharedClaims
+from notifier_tui.core.sending.local_process import gone_here, this_host
 from notifier_tui.core.sending.timer import Timer
 from notifier_tui.core.store import Store
 
@@ -75,19 +75,31 @@ class _Acquire:
     """The live holder after the attempt."""
     stamp: datetime
     """The store's time of the attempt (the heartbeat written if taken)."""
+    previous_gone: bool = False
+    """The previous holder ran on this host and its process is gone: no answers will come."""
 
 
 def _acquire(store: Store, owner: str, role: str, ttl: float, allowed: bool) -> _Acquire:
-    """On the store's thread: take the lease if free (and allowed), else say who holds it."""
+    """On the store's thread: take the lease if free (and allowed), else say who holds it.
+
+    A holder on this host whose pid is gone (kill -9, a closed terminal) holds
+    nothing: it is seen at the next look (about a second), not a TTL later.
+    """
     now = store.clock()
     previous = store.lease_holder(_ANY_AGE, now)
     holder = store.lease_holder(ttl, now)
+    dead: str | None = None
+    if holder is not None and holder.owner != owner and gone_here(holder.host, holder.pid):
+        dead, holder = holder.owner, None
+    gone = (
+        previous is not None and previous.owner != owner and gone_here(previous.host, previous.pid)
+    )
     if holder is not None and holder.owner == owner:
         allowed = True  # a live lease in our name is ours (a restart within the TTL)
     elif holder is not None or not allowed:
-        return _Acquire(False, previous, holder, now)
-    taken = store.acquire_lease(owner, os.getpid(), socket.gethostname(), role, ttl, now)
-    return _Acquire(taken, previous, holder if not taken else None, now)
+        return _Acquire(False, previous, holder, now, gone)
+    taken = store.acquire_lease(owner, os.getpid(), this_host(), role, ttl, now, dead_owner=dead)
+    return _Acquire(taken, previous, holder if not taken else None, now, gone)
 
 
 def _renew(store: Store, owner: str) -> datetime | None:
@@ -205,8 +217,9 @@ class LeaseKeeper:
         allowed = s.auto_takeover or self._takeover_requested or not self._seen_other
         got = await self.store.run(_acquire, self.store, s.owner, s.role, s.ttl, allowed)
         if got.taken:
+            # A gone holder sends no more answers: nothing to wait for.
             takeover = got.previous is not None and got.previous.owner != s.owner
-            await self._become_holder(got.stamp, takeover)
+            await self._become_holder(got.stamp, takeover and not got.previous_gone)
             return
         if got.holder is not None:
             self._seen_other = True

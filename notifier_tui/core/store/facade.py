@@ -309,12 +309,23 @@ class Store(CampaignOps):
     # --- the sender lease ----------------------------------------------------
 
     def acquire_lease(
-        self, owner: str, pid: int, host: str, role: str, ttl: float, now: datetime | None = None
+        self,
+        owner: str,
+        pid: int,
+        host: str,
+        role: str,
+        ttl: float,
+        now: datetime | None = None,
+        *,
+        dead_owner: str | None = None,
     ) -> bool:
-        """Take the lease if free; taking it from another owner is recorded as a take-over."""
+        """Take the lease if free; taking it from another owner is recorded as a take-over.
+
+        ``dead_owner`` names a holder whose process is known gone (see :meth:`Leases.acquire`).
+        """
         with self._audited():
             before = self.leases.holder(1e9, now)  # any age: a stale holder is taken over too
-            taken = self.leases.acquire(owner, pid, host, role, ttl, now)
+            taken = self.leases.acquire(owner, pid, host, role, ttl, now, dead_owner=dead_owner)
             if taken and before is not None and before.owner != owner:
                 self.audit.record(
                     Action.LEASE_TAKE_OVER,

@@ -29,9 +29,22 @@ class Leases(Part):
         return LeaseInfo(row.owner, row.pid, row.host, row.role, row.acquired_at, row.heartbeat_at)
 
     def acquire(
-        self, owner: str, pid: int, host: str, role: str, ttl: float, now: datetime | None = None
+        self,
+        owner: str,
+        pid: int,
+        host: str,
+        role: str,
+        ttl: float,
+        now: datetime | None = None,
+        *,
+        dead_owner: str | None = None,
     ) -> bool:
-        """Take the sender lease if it is free, ours, or its holder stopped beating."""
+        """Take the sender lease if it is free, ours, or its holder stopped beating.
+
+        ``dead_owner``: the caller saw this holder's process gone (same host,
+        no such pid): its row is free however fresh. Named rather than implied,
+        so a live process that took the lease meanwhile is never pushed out.
+        """
         now = now or self.clock()
         with self.db.atomic("IMMEDIATE"):
             # PostgreSQL: BEGIN IMMEDIATE's one-writer-at-a-time, for this one decision.
@@ -39,7 +52,7 @@ class Leases(Part):
             row = Lease.get_or_none(Lease.id == 1)
             if (
                 row is not None
-                and row.owner != owner
+                and row.owner not in (owner, dead_owner)
                 and row.heartbeat_at > now - timedelta(seconds=ttl)
             ):
                 return False
