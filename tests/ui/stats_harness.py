@@ -20,7 +20,13 @@ from textual.reactive import var
 from textual.screen import Screen
 
 import notifier_tui
-from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
+from notifier_tui.core.events import (
+    BreakerState,
+    GatewayHealth,
+    LatencyPoint,
+    OutcomeRates,
+    SenderSnapshot,
+)
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.settings.logs import LogRing
@@ -144,6 +150,22 @@ def snapshot(now: datetime = T0, **changes: object) -> SenderSnapshot:
         "retries_total": 40,
         "credentials_error": None,
         "rate_history": tuple(float((i * 7) % 50) for i in range(180)),
+        # Three minutes of a sender ramping up, a burst of retries, then a few failures.
+        "outcome_history": tuple(
+            OutcomeRates(
+                float(min(i // 2, 49) - (20 if 100 <= i < 130 else 0)),
+                15.0 if 100 <= i < 130 else float(i % 3 == 0),
+                4.0 if 150 <= i < 160 else 0.0,
+            )
+            for i in range(180)
+        ),
+        "latency_history": tuple(
+            LatencyPoint(None, None)
+            if i == 3
+            else LatencyPoint(0.08 + 0.004 * i, 0.2 + 0.012 * i + (0.3 if 10 <= i < 13 else 0))
+            for i in range(19)
+        ),
+        "errors_by_class": {"http_5xx": 160, "timeout": 42, "http_429": 13, "connect": 5},
     }
     values.update(changes)
     return SenderSnapshot(**values)  # type: ignore[arg-type]

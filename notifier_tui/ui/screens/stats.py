@@ -1,5 +1,10 @@
 """Statistics: every mailing with its counts by status, totals, and the live figures.
 
+Under the live panel, three charts of the same snapshot over the last minutes
+(ui/widgets/charts.py) share the height with the table; on a short terminal
+they give way to it (stats.tcss), and on a narrow one the latency chart does,
+its current percentiles being in the panel's text.
+
 The table refreshes about once a second (and at once after a write from this
 process) from :meth:`Store.overall_stats`, which runs on the store's thread;
 the result is diffed into the table by mailing id, so the cursor and the
@@ -23,6 +28,7 @@ from notifier_tui.ui.messages import StoreChanged
 from notifier_tui.ui.node import NotifierNode
 from notifier_tui.ui.screens.mailing_detail import MailingDetailScreen
 from notifier_tui.ui.widgets import stats_format as fmt
+from notifier_tui.ui.widgets.charts import LiveCharts
 from notifier_tui.ui.widgets.header import StatusHeader
 from notifier_tui.ui.widgets.live_panel import LivePanel
 from notifier_tui.ui.widgets.live_table import LiveTable, MailingTable
@@ -50,8 +56,8 @@ def mailing_row(mailing: MailingRecord) -> tuple[object, ...]:
 
 
 def totals_line(stats: OverallStats) -> Text:
-    """``total 12,345 │ pending 10 sending 2 … │ 5 mailings`` under the table."""
-    line = Text.assemble(("total ", "dim"), (f"{stats.total:,}", "bold"), (" │", "dim"))
+    """``store: total 12,345 │ pending 10 sending 2 … │ 5 mailings`` under the table."""
+    line = Text.assemble(("store: total ", "dim"), (f"{stats.total:,}", "bold"), (" │", "dim"))
     for name, value in fmt.status_counts(stats.by_status).items():
         line.append(f" {name} ", "dim")
         line.append(f"{value:,}", fmt.STATUS_STYLE[name] if value else "dim")
@@ -65,6 +71,11 @@ class StatsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     """Overall statistics with the live panel; ``enter`` opens a mailing's detail."""
 
     CSS_PATH = "stats.tcss"
+    # The charts need height to be read, the table rows to be used (stats.tcss).
+    # Textual declares these `ClassVar[...] | None`, which mypy takes for an
+    # instance variable: a ClassVar annotation here would not type-check.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,6 +88,7 @@ class StatsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield LivePanel(id="stats-live")
+        yield LiveCharts(id="stats-charts")
         table = MailingTable(id="stats-table")
         table.add_column("id", key="id")
         table.add_column("state", key="state")
@@ -132,7 +144,10 @@ class StatsScreen(NotifierNode, ReportsWorkerErrors, Screen[None]):
 
     def _show_live(self, _value: object = None) -> None:
         pending = None if self.stats is None else self.stats.by_status.get("pending", 0)
-        self.query_one(LivePanel).show(self.notifier.snapshot, self.notifier.clock(), pending)
+        snapshot = self.notifier.snapshot
+        self.query_one(LivePanel).show(snapshot, self.notifier.clock(), pending)
+        self.query_one(LiveCharts).show(snapshot)
+        self.set_class(snapshot is not None, "-live")
 
     # --- the selected mailing ---------------------------------------------------
 

@@ -1,27 +1,28 @@
-"""The live figures of sending: rate over time, latency, errors, breaker, who sends.
+"""The live figures of sending: rate, latency, errors, breaker, who sends.
 
 Everything comes from one immutable :class:`SenderSnapshot` (the app refreshes
 it about once a second, from the sender or, when another process sends, from
 the store) plus the pending count of the latest overall statistics. The panel
-only formats; it reads nothing itself, so tests hand it any snapshot.
+only formats; it reads nothing itself, so tests hand it any snapshot. Its
+border says whose figures they are; the charts of the same snapshot over time
+are ui/widgets/charts.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from statistics import fmean
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.containers import Vertical
+from textual.widgets import Static
 
 from notifier_tui.core.events import BreakerState, SenderSnapshot
+from notifier_tui.ui.widgets.charts import scope, span_label
 from notifier_tui.ui.widgets.stats_format import seconds_until
 
-HISTORY_SECONDS = 300
-"""The sparkline always spans this window (the sender keeps up to 5 minutes)."""
+ERROR_RATE_WINDOW = 60.0
+"""Seconds the snapshot's error rate covers (core/sending/livestats.py's default)."""
 
 _BREAKER_STYLE = {
     BreakerState.CLOSED: "green",
@@ -30,44 +31,41 @@ _BREAKER_STYLE = {
 }
 
 
-def _mean(values: Sequence[float]) -> float:
-    # Each bar covers several seconds; their mean is the rate over that stretch.
-    return fmean(values) if values else 0.0
-
-
 def _ms(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds * 1000:,.0f} ms"
 
 
 def rate_line(snapshot: SenderSnapshot) -> Text:
-    """``42.0 msg/s  peak 97.0`` beside the sparkline."""
+    """``send rate 42.0 msg/s  peak 97.0 over 5 min │ errors 2.3% over 1 min``."""
     peak = max(snapshot.rate_history, default=0.0)
+    span = span_label(min(snapshot.series_window, len(snapshot.rate_history) or 1))
+    errors = f"{snapshot.error_rate * 100:.1f}%"
     return Text.assemble(
-        (f"{snapshot.rate:,.1f}", "bold"), " msg/s", ("  peak ", "dim"), f"{peak:,.1f}"
+        ("send rate ", "dim"),
+        (f"{snapshot.rate:,.1f}", "bold"),
+        " msg/s",
+        ("  peak ", "dim"),
+        f"{peak:,.1f}",
+        (f" over {span}", "dim"),
+        (" │ errors ", "dim"),
+        (errors, "bold red" if snapshot.error_rate >= 0.05 else ""),
+        (f" over {span_label(ERROR_RATE_WINDOW)}", "dim"),
     )
 
 
 def gateway_line(snapshot: SenderSnapshot, now: datetime) -> Text:
-    """Latency percentiles, error rate and the breaker with its next probe."""
+    """Latency percentiles of the answered requests, and the breaker with its next probe."""
     breaker = Text.assemble(
         ("breaker ", "dim"), (str(snapshot.breaker), _BREAKER_STYLE[snapshot.breaker])
     )
     if snapshot.breaker != BreakerState.CLOSED and snapshot.next_probe_at is not None:
         breaker.append(f", probe {seconds_until(snapshot.next_probe_at, now)}")
-    errors = f"{snapshot.error_rate * 100:.1f}%"
     # Latency is measured on answers only: before the first, a dash would read as 0 ms.
     if snapshot.latency_p50 is None:
         latency = Text("no answers yet", style="dim")
     else:
         latency = Text(f"p50 {_ms(snapshot.latency_p50)}  p95 {_ms(snapshot.latency_p95)}")
-    return Text.assemble(
-        ("latency ", "dim"),
-        latency,
-        (" │ errors ", "dim"),
-        (errors, "bold red" if snapshot.error_rate >= 0.05 else ""),
-        (" │ ", "dim"),
-        breaker,
-    )
+    return Text.assemble(("latency ", "dim"), latency, (" │ ", "dim"), breaker)
 
 
 def queue_line(snapshot: SenderSnapshot, pending: int | None) -> Text:
@@ -77,6 +75,8 @@ def queue_line(snapshot: SenderSnapshot, pending: int | None) -> Text:
         f"{snapshot.in_flight:,}",
         ("  pending ", "dim"),
         "…" if pending is None else f"{pending:,}",
+        # The one figure of the line that is always the store's, whoever sends.
+        (" in store", "dim"),
         (" │ sent ", "dim"),
         f"{snapshot.sent_total:,}",
         ("  failed ", "dim"),
@@ -124,7 +124,7 @@ def workers_text(snapshot: SenderSnapshot) -> str:
 
 
 class LivePanel(Vertical):
-    """Send rate sparkline and the gateway's live figures; "no sender data yet" without any."""
+    """The send rate and the gateway's live figures; "no sender data yet" without any."""
 
     DEFAULT_CSS = """
     LivePanel {
@@ -133,27 +133,11 @@ class LivePanel(Vertical):
         border-title-color: $text-muted;
         padding: 0 1;
     }
-    LivePanel > #live-rate-row {
-        height: 1;
-    }
-    LivePanel #live-rate-label {
-        width: auto;
-        color: $text-muted;
-        padding-right: 1;
-    }
-    LivePanel #live-sparkline {
-        width: 1fr;
-    }
-    LivePanel #live-rate {
-        width: auto;
-        min-width: 22;
-        padding-left: 1;
-    }
     LivePanel Static {
         text-wrap: nowrap;
         text-overflow: ellipsis;
     }
-    LivePanel.-empty #live-rate-row, LivePanel.-empty .live-figures {
+    LivePanel.-empty .live-figures {
         display: none;
     }
     LivePanel #live-empty {
@@ -175,10 +159,7 @@ class LivePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no sender data yet", id="live-empty")
-        with Horizontal(id="live-rate-row"):
-            yield Static("send rate, last 5 min", id="live-rate-label")
-            yield Sparkline([], summary_function=_mean, id="live-sparkline")
-            yield Static(id="live-rate")
+        yield Static(id="live-rate", classes="live-figures")
         yield Static(id="live-gateway", classes="live-figures")
         yield Static(id="live-queue", classes="live-figures")
         yield Static(id="live-sender", classes="live-figures")
@@ -197,12 +178,9 @@ class LivePanel(Vertical):
         self.snapshot, self.pending = snapshot, pending
         self.set_class(snapshot is None, "-empty")
         if snapshot is None:
+            self.border_title = "Live"
             return
-        history = list(snapshot.rate_history[-HISTORY_SECONDS:])
-        # Pad to the full window so the time axis is fixed: a young sender's
-        # history grows in from the right instead of being stretched.
-        padded = [0.0] * (HISTORY_SECONDS - len(history)) + history
-        self.query_one("#live-sparkline", Sparkline).data = padded
+        self.border_title = f"Live · {scope(snapshot)}"
         self.query_one("#live-rate", Static).update(rate_line(snapshot))
         self.query_one("#live-gateway", Static).update(gateway_line(snapshot, now))
         self.query_one("#live-queue", Static).update(queue_line(snapshot, pending))
