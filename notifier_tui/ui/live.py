@@ -108,8 +108,16 @@ class LiveApp(App[int]):
                 timeout=15,
             )
             if not isinstance(self.screen, ModalScreen):
-                self.push_screen(TakeOverDialog(), self._take_over_answered)
+                dialog = TakeOverDialog(self.settings, self._stopped_peak())
+                self.push_screen(dialog, self._take_over_answered)
         self._refresh_status()
+
+    def _stopped_peak(self) -> float | None:
+        """The fastest the stopped process sent over the last minutes, as last read."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.sending or not snapshot.rate_history:
+            return None
+        return max(snapshot.rate_history)
 
     def _take_over_answered(self, yes: bool | None) -> None:
         if yes:

@@ -171,6 +171,65 @@ async def test_attached_to_a_daemon_then_taking_over(
     assert store.lease_holder(settings.lease_ttl) is None
 
 
+async def test_a_killed_holder_on_this_host_is_noticed_at_once(
+    make_app: AppFactory, store: Store, settings: Settings
+) -> None:
+    """A same-host daemon killed -9 leaves a fresh lease; the pid check, not the TTL, frees it.
+
+    The TTL is an hour, so only the kernel's answer about the pid can explain
+    the offer. The dialog names the settings this process would send with.
+    """
+    import socket
+    import subprocess
+    import sys
+
+    daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert store.acquire_lease(DAEMON, daemon.pid, socket.gethostname(), "daemon", 3600)
+        app = make_app(
+            sender=True,
+            settings=replace(settings, lease_ttl=3600.0, rate_limit=20.0, concurrency=7),
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            # The sender itself (not only the header's store read) has seen the daemon.
+            await wait_for(pilot, lambda: app.sender is not None and app.sender.holder is not None)
+            assert f"daemon pid {daemon.pid}" in header_text(app)
+            daemon.kill()
+            daemon.wait(5)
+            await wait_for(pilot, lambda: isinstance(app.screen, TakeOverDialog))
+            assert "t: take over" in header_text(app)
+            body = str(app.screen.query_one(".dialog-body", Static).render())
+            assert "rate limit   20 msg/s" in body
+            assert "concurrency  7 requests at a time" in body
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not isinstance(app.screen, TakeOverDialog))
+            assert app.sender is not None and not app.sender.is_holder
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running)
+    finally:
+        daemon.kill()
+        daemon.wait(5)
+
+
+def test_the_take_over_dialog_says_what_applies_and_where_it_came_from(
+    settings: Settings,
+) -> None:
+    from notifier_tui.ui.dialogs.take_over import settings_lines
+
+    unlimited = settings_lines(settings, 87.0)
+    assert "rate limit   none: as fast as the gateway answers" in unlimited
+    assert "The stopped process sent at up to 87.0 msg/s." in unlimited
+    flagged = replace(
+        settings,
+        rate_limit=20.0,
+        base_url="http://alice:pw@gw.example",
+        sources={"rate_limit": "flag"},
+    )
+    text = settings_lines(flagged, None)
+    assert "rate limit   20 msg/s  (flag)" in text
+    assert "pw@" not in text and "stopped process" not in text
+
+
 def test_a_closed_terminal_is_noticed_without_reading_it() -> None:
     """POLLHUP, not a read: the check never takes a keystroke or spins on EOF."""
     master, slave = pty.openpty()

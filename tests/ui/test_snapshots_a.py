@@ -122,3 +122,21 @@ def test_mailing_form(snap_compare: Any, make_app: AppFactory, store: Store, siz
         await go(pilot, "ctrl+s")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_take_over_dialog(snap_compare: Any, make_app: AppFactory, store: Store, size: Any) -> None:
+    """The question after the sending process went away, with the settings that would apply."""
+    from dataclasses import replace
+
+    from notifier_tui.ui.dialogs.take_over import TakeOverDialog
+
+    seed_clients(store)
+    app = make_app()
+    app.settings = replace(app.settings, rate_limit=20.0, sources={"rate_limit": "flag"})
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        pilot.app.push_screen(TakeOverDialog(app.settings, 87.0))
+        await go(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
