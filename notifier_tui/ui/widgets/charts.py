@@ -37,6 +37,10 @@ __all__ = [
 
 Rgb = tuple[int, int, int]
 
+NOT_KNOWN = "not known here"
+"""A chart's note when the snapshot has no series for it: figures read off the
+store's counts, or published by a sender older than the series."""
+
 
 def scope(snapshot: SenderSnapshot) -> str:
     """Whose figures these are: this process's, another's, or the store's counts."""
@@ -237,6 +241,8 @@ class LatencyChart(_Chart):
         step = snapshot.latency_step
         window = snapshot.series_window
         points: list[LatencyPoint] = list(snapshot.latency_history)[-max(1, round(window / step)) :]
+        if not points:
+            return self.note(NOT_KNOWN)
         if all(p.p50 is None for p in points):
             return self.note("no answers in the " + window_label(window))
         n = len(points)
@@ -304,8 +310,8 @@ class ErrorsChart(_Chart):
             key=lambda item: (-item[0], item[1]),
         )
         if not counts:
-            if not snapshot.sending and not snapshot.figures_of:
-                return self.note("not known here")
+            if not snapshot.outcome_history and not snapshot.latency_history:
+                return self.note(NOT_KNOWN)
             return self.note("no errors in the " + window_label(snapshot.series_window))
         # One row per bar at least, and the rest lumped together.
         rows = max(1, self.size.height - 1)
