@@ -187,6 +187,10 @@ class SenderSnapshot:
     """Requests not accepted over the last ``series_window`` seconds, by error class."""
     series_window: float = 300.0
     """Seconds the three series above span at most."""
+    gateway_problem: str | None = None
+    """What is wrong with the gateway, in words (``unreachable: name not resolved``,
+    ``timing out``, ``HTTP 503``), from the latest failed request of the last minute;
+    ``None`` when the latest request was accepted or nothing failed lately."""
 
 
 Event = (

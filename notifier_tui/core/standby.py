@@ -29,6 +29,7 @@ from notifier_tui.core.events import (
     WorkerView,
 )
 from notifier_tui.core.sending.fleet import stale_after
+from notifier_tui.core.sending.sender_snapshot import PROBLEM_CHARS
 from notifier_tui.core.store import Store
 from notifier_tui.core.store import control as store_control
 from notifier_tui.core.store import workers as registry
@@ -172,6 +173,16 @@ class StandbyFigures:
         )
         if credentials is not None:
             health = GatewayHealth.CREDENTIALS
+        # The problem of a sender whose health is the one shown (the worst), in its words.
+        problem = next(
+            (
+                str(p)[:PROBLEM_CHARS]
+                for f in figures
+                if (p := f.get("gateway_problem"))
+                and _enum(GatewayHealth, f.get("health"), GatewayHealth.UNKNOWN) is health
+            ),
+            None,
+        )
         series = _series(figures)
         return SenderSnapshot(
             at=now,
@@ -199,6 +210,7 @@ class StandbyFigures:
             latency_step=series.latency_step,
             errors_by_class=series.errors_by_class,
             series_window=series.series_window,
+            gateway_problem=problem,
         )
 
     def _from_counts(

@@ -193,3 +193,27 @@ def test_several_senders_add_up_and_take_the_slowest_latency(
         LatencyPoint(0.05, 0.1),
     )
     assert snap.errors_by_class == {"timeout": 5, "http_5xx": 2}
+
+
+def test_what_is_wrong_with_the_gateway_reaches_a_ui_that_does_not_send(
+    store: Store, clock: FakeClock
+) -> None:
+    """The header of a UI attached to a daemon names the daemon's gateway problem."""
+    import dataclasses
+
+    live = LiveWindow(rng=random.Random(1))
+    live.record(M0, False, None, "connect", retried=True, reason="connect error: refused")
+    down = dataclasses.replace(
+        snapshot_of(live, M0 + 1, clock),
+        health=GatewayHealth.DOWN,
+        breaker=BreakerState.OPEN,
+        gateway_problem="unreachable: connection refused",
+    )
+    publish(store, clock, 1, figures_of(down))
+    read = StandbyFigures().read(store, 5.0, None)
+    assert read.health is GatewayHealth.DOWN
+    assert read.gateway_problem == "unreachable: connection refused"
+    # An older sender's row has no such key: no problem is invented.
+    old = {k: v for k, v in figures_of(down).items() if k != "gateway_problem"}
+    publish(store, clock, 1, old)
+    assert StandbyFigures().read(store, 5.0, None).gateway_problem is None

@@ -290,6 +290,22 @@ def snapshot(**changes: object) -> ev.SenderSnapshot:
         (snapshot(health=ev.GatewayHealth.DEGRADED), True, False, "gateway: degraded", None),
         (snapshot(health=ev.GatewayHealth.DOWN), True, False, "gateway: down", None),
         (
+            snapshot(
+                health=ev.GatewayHealth.DOWN, gateway_problem="unreachable: name not resolved"
+            ),
+            True,
+            False,
+            "gateway: unreachable: name not resolved",
+            None,
+        ),
+        (
+            snapshot(health=ev.GatewayHealth.DEGRADED, gateway_problem="failing: HTTP 503"),
+            True,
+            False,
+            "gateway: degraded, failing: HTTP 503",
+            None,
+        ),
+        (
             snapshot(health=ev.GatewayHealth.CREDENTIALS, credentials_error="HTTP 401"),
             True,
             False,

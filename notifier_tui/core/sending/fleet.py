@@ -66,6 +66,7 @@ def figures_of(snapshot: ev.SenderSnapshot) -> dict[str, Any]:
         "failed": snapshot.failed_total,
         "retries": snapshot.retries_total,
         "credentials_error": snapshot.credentials_error,
+        "gateway_problem": snapshot.gateway_problem,
         "requests_by_outcome": dict(snapshot.requests_by_outcome),
         "rate_history": list(snapshot.rate_history[-HISTORY:]),
         # The charts' series, coarse enough to keep the row near a kilobyte: 10 s

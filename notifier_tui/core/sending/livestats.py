@@ -89,6 +89,8 @@ class LiveWindow:
         self._steps: deque[_Step] = deque(maxlen=max(1, history_seconds // bucket_seconds))
         self._step = _Step(-1, bucket_samples, self._draw)
         """The step under way (index -1 until the first call)."""
+        self._problem: tuple[float, str, str] | None = None
+        """The latest request not accepted: (monotonic time, error class value, reason)."""
 
     def _roll(self, now: float) -> None:
         second = int(now)
@@ -123,6 +125,7 @@ class LiveWindow:
         kind: str,
         *,
         retried: bool = False,
+        reason: str = "",
     ) -> None:
         """One request's outcome.
 
@@ -134,6 +137,8 @@ class LiveWindow:
             kind: ``ok`` or the error class's value.
             retried: not accepted, and the message will be tried again (else a
                 request not accepted counts as failed for good).
+            reason: the gateway result's short text (``connect error: name not
+                resolved``), kept for the latest failure only.
         """
         self._roll(now)
         self._requests += 1
@@ -141,14 +146,22 @@ class LiveWindow:
         step = self._step
         if accepted:
             self._accepted += 1
+            self._problem = None  # an answer taken since: the gateway works
         else:
             self._failed += 1
             if retried:
                 self._retried += 1
             step.errors[kind] += 1
+            self._problem = (now, kind, reason)
         if latency is not None:
             self._latencies.append(latency)
             step.add(latency)
+
+    def problem(self, now: float, within: float = 60.0) -> tuple[str, str] | None:
+        """``(error class, reason)`` of the latest request if it failed in the last ``within`` s."""
+        if self._problem is None or now - self._problem[0] > within:
+            return None
+        return self._problem[1], self._problem[2]
 
     def rate(self, now: float, seconds: int = 5) -> float:
         """Accepted messages per second over the last complete seconds."""

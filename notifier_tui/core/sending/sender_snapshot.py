@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from notifier_tui.core import events as ev
 from notifier_tui.core.defaults import DEFAULT_BASE_URL
 from notifier_tui.core.events import BreakerState, GatewayHealth
+from notifier_tui.core.reasons import ErrorClass
 
 if TYPE_CHECKING:
     from notifier_tui.core.sending.sender import Sender
@@ -45,14 +46,54 @@ def build_snapshot(sender: Sender) -> ev.SenderSnapshot:
         latency_step=float(sender.live.bucket_seconds),
         errors_by_class=sender.live.errors_by_class(now_mono),
         series_window=float(sender.live.history_seconds),
+        gateway_problem=gateway_problem(sender.live.problem(now_mono)),
     )
+
+
+PROBLEM_CHARS = 60
+"""A problem's text is cut here: it shares the header's one line with who sends."""
+
+
+def problem_text(kind: str, reason: str) -> str | None:
+    """What the latest failure says of the gateway, in an operator's words.
+
+    ``("connect", "connect error: name not resolved")`` reads ``unreachable:
+    name not resolved``; a timeout ``timing out``; a 5xx ``failing: HTTP 503``.
+    A 4xx other than 429 is about one message (a bad phone), not the gateway:
+    ``None``.
+    """
+    if kind == ErrorClass.CONNECT.value:
+        detail = reason.removeprefix("connect error: ") or "no connection"
+        text = f"unreachable: {detail}"
+    elif kind == ErrorClass.TIMEOUT.value:
+        text = "timing out"
+    elif kind == ErrorClass.HTTP_5XX.value:
+        text = f"failing: {reason.split(':', 1)[0] or 'HTTP 5xx'}"
+    elif kind == ErrorClass.HTTP_429.value:
+        text = "throttling: HTTP 429"
+    elif kind == ErrorClass.BAD_ANSWER.value:
+        text = f"bad answers: {reason.removeprefix('bad answer: ')}"
+    elif kind == ErrorClass.CREDENTIALS.value:
+        text = "token rejected"
+    elif kind == ErrorClass.OTHER.value:
+        text = reason or "failing"
+    else:
+        return None
+    return text if len(text) <= PROBLEM_CHARS else text[: PROBLEM_CHARS - 1] + "…"
+
+
+def gateway_problem(latest: tuple[str, str] | None) -> str | None:
+    return None if latest is None else problem_text(*latest)
 
 
 def gateway_health(sender: Sender) -> GatewayHealth:
     """The gateway's health as ``sender`` sees it, worst reason first."""
     if sender.credentials_error is not None:
         return GatewayHealth.CREDENTIALS
-    if not sender.config.token and sender.config.base_url == DEFAULT_BASE_URL:
+    # "Not configured" only until a request says more: an unreachable default
+    # gateway is reported as unreachable, with why (the header shows the problem).
+    unset = not sender.config.token and sender.config.base_url == DEFAULT_BASE_URL
+    if unset and not sender.live.by_outcome:
         return GatewayHealth.NOT_CONFIGURED
     if sender.breaker.state is not BreakerState.CLOSED:
         return GatewayHealth.DOWN

@@ -251,6 +251,7 @@ class Workers:
             result.latency if result.status_code is not None else None,
             result.error_kind,
             retried=verdict.step in _TRIED_AGAIN,
+            reason=result.reason,
         )
         throttled = self.pressure.observe(result.status_code, result.retry_after)
         if throttled:

@@ -31,11 +31,20 @@ _HEALTH_STYLE = {
 
 
 def health_text(snapshot: SenderSnapshot | None) -> Text:
-    """``gateway: ok`` and its colour; words, not only colour, so NO_COLOR still reads."""
+    """``gateway: ok`` and its colour; words, not only colour, so NO_COLOR still reads.
+
+    Down or degraded, it says what is wrong when a recent request said so:
+    ``gateway: unreachable: name not resolved``, ``gateway: timing out``.
+    """
     if snapshot is None:
         return Text.assemble("gateway: ", ("…", "dim"))
+    problem = snapshot.gateway_problem
     if snapshot.health is GatewayHealth.UNKNOWN:
         word = "no requests yet" if snapshot.sending else "n/a here"
+    elif snapshot.health is GatewayHealth.DOWN and problem:
+        word = problem  # "unreachable: name not resolved" says more than "down"
+    elif snapshot.health is GatewayHealth.DEGRADED and problem:
+        word = f"degraded, {problem}"
     else:
         word = str(snapshot.health)
     return Text.assemble("gateway: ", (word, _HEALTH_STYLE[snapshot.health]))
