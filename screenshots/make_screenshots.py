@@ -32,6 +32,7 @@ from notifier_tui.core.audit import Actor, Surface
 from notifier_tui.core.events import BreakerState, GatewayHealth, SenderSnapshot
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.rules import MailingState, MessageStatus
+from notifier_tui.core.sending.livestats import LiveWindow
 from notifier_tui.core.standby import StandbyFigures
 from notifier_tui.core.store import Store
 from notifier_tui.settings.config import Settings
@@ -90,24 +91,40 @@ def active_mailing(store: Store) -> int:
 
 
 def live_figures(store: Store, now: datetime) -> SenderSnapshot:
-    """The sender's live figures, worked out from what the store says it did."""
+    """The sender's live figures, worked out from what the store says it did.
+
+    Every message the store shows as sent, failed or tried again is fed, at
+    its time, into a real :class:`LiveWindow` (the sender's own figures), with
+    latencies drawn from a fixed seed: the charts show the demo's history.
+    """
     mailing_id = active_mailing(store)
     sent = store.mailing_stats(mailing_id, status=MessageStatus.SENT).messages
     counts = store.mailing_stats(mailing_id, limit=0).by_status
+    failed = store.mailing_stats(mailing_id, status=MessageStatus.FAILED).messages
     retried = [
         m
         for m in store.mailing_stats(mailing_id, status=MessageStatus.PENDING).messages
         if m.last_error
     ]
-    # Accepted messages per second over the last five minutes, oldest first.
-    history = [0.0] * 300
+    rng = random.Random(SEED)
+    window_start = now - timedelta(seconds=300)
+    events: list[tuple[float, bool, str, bool]] = []
     for message in sent:
         assert message.sent_at is not None
-        ago = int((now - message.sent_at).total_seconds())
-        if 0 <= ago < 300:
-            history[299 - ago] += 1
-    failed = counts.get(MessageStatus.FAILED, 0)
-    answered = len(sent) + failed + len(retried)
+        events.append(((message.sent_at - window_start).total_seconds(), True, "ok", False))
+    # Failures and retries have no time of their own in the store: spread them
+    # over the last five minutes, in a fixed order.
+    for message in failed:
+        events.append((rng.uniform(0, 299), False, message.error_class or "http_4xx", False))
+    for message in retried:
+        events.append((rng.uniform(0, 299), False, message.error_class or "timeout", True))
+    live = LiveWindow(rng=random.Random(SEED))
+    base = 10_000.0  # monotonic seconds at the window's start, on a 10 s step
+    for at, accepted, kind, again in sorted(e for e in events if 0 <= e[0] < 300):
+        latency = rng.lognormvariate(-2.5, 0.5) if kind not in ("timeout", "connect") else None
+        live.record(base + at, accepted, latency, kind, retried=again)
+    mono = base + 300
+    p50, p95 = live.latency()
     return SenderSnapshot(
         at=now,
         sending=True,
@@ -116,15 +133,21 @@ def live_figures(store: Store, now: datetime) -> SenderSnapshot:
         breaker=BreakerState.CLOSED,
         next_probe_at=None,
         in_flight=counts.get(MessageStatus.SENDING, 0),
-        rate=sum(history[-10:]) / 10,
-        latency_p50=0.084,
-        latency_p95=0.212,
-        error_rate=(failed + len(retried)) / answered if answered else 0.0,
+        rate=live.rate(mono, seconds=10),
+        latency_p50=p50,
+        latency_p95=p95,
+        error_rate=live.error_rate(mono),
         sent_total=len(sent),
-        failed_total=failed,
+        failed_total=len(failed),
         retries_total=len(retried),
         credentials_error=None,
-        rate_history=tuple(history),
+        rate_history=live.history(mono),
+        requests_by_outcome=dict(live.by_outcome),
+        outcome_history=live.outcome_history(mono),
+        latency_history=live.latency_history(mono),
+        latency_step=float(live.bucket_seconds),
+        errors_by_class=live.errors_by_class(mono),
+        series_window=float(live.history_seconds),
     )
 
 
