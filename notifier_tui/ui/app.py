@@ -233,7 +233,7 @@ class NotifierApp(LiveApp):
         if action == "stoplist":
             return not isinstance(self.screen, ModalScreen | TooSmallScreen)
         if action == "resume_dispatch":
-            return self.sender is not None and self.sender.credentials_error is not None
+            return self.may_resume()
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

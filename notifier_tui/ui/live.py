@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 
 from notifier_tui.core import events as ev
 from notifier_tui.core.standby import StandbyFigures
+from notifier_tui.core.store import control as store_control
 from notifier_tui.ui.bridge import SenderActivity, SenderEvent
 from notifier_tui.ui.dialogs.take_over import TakeOverDialog
 from notifier_tui.ui.workers import PeriodicRead
@@ -135,8 +136,28 @@ class LiveApp(App[int]):
             self.sender.take_over()
             self.notify("Taking over sending…")
 
+    def may_resume(self) -> bool:
+        """A credentials stop is in force: this sender's own, or the store's flag."""
+        if self.sender is not None and self.sender.credentials_error is not None:
+            return True
+        return self.snapshot is not None and self.snapshot.credentials_error is not None
+
     def action_resume_dispatch(self) -> None:
-        """Lift a credentials stop on the user's word."""
-        if self.sender is not None:
+        """Lift a credentials stop on the user's word.
+
+        With a sender here, through it (it clears the store's flag too); with
+        none (a view-only UI beside a daemon), by clearing the store-wide flag
+        itself, as ``notifier-tui sender resume`` does: every sender resumes.
+        """
+        if self.sender is not None and self.sender.credentials_error is not None:
             self.sender.resume_dispatch("resumed by user")
             self._refresh_status()
+        elif self.may_resume():
+            self.run_worker(self._clear_store_stop(), group="resume", exclusive=True)
+
+    async def _clear_store_stop(self) -> None:
+        control = store_control.for_store(self.store)
+        flag = await self.store.run(control.clear_credentials_stop)
+        log.info("credentials stop cleared by user (was: %s)", flag.reason if flag else "none")
+        self.notify("Credentials stop cleared: every sender of this store resumes.")
+        self.refresh_live()

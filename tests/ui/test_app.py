@@ -230,6 +230,25 @@ def test_the_take_over_dialog_says_what_applies_and_where_it_came_from(
     assert "pw@" not in text and "stopped process" not in text
 
 
+async def test_r_clears_the_store_wide_credentials_stop_without_a_sender_here(
+    make_app: AppFactory, store: Store
+) -> None:
+    """A view-only UI beside a stopped daemon: r lifts the store's flag, as `sender resume` does."""
+    from notifier_tui.core.store import control as store_control
+
+    control = store_control.for_store(store)
+    assert control.stop_for_credentials("HTTP 401", "daemon pid 7 on srv")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "credentials rejected" in header_text(app))
+        assert app.sender is None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: control.credentials_stop() is None)
+        await wait_for(pilot, lambda: "credentials rejected" not in header_text(app))
+        # Nothing to lift any more: r does nothing (and says nothing).
+        assert not app.may_resume()
+
+
 def test_a_closed_terminal_is_noticed_without_reading_it() -> None:
     """POLLHUP, not a read: the check never takes a keystroke or spins on EOF."""
     master, slave = pty.openpty()
