@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from notifier_tui.core.records import Outcome
 from notifier_tui.core.store import Store
 from notifier_tui.ui.demo import demo_clients
-from tests.ui.conftest import T0, AppFactory, go
+from tests.ui.conftest import T0, AppFactory, go, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -136,6 +136,14 @@ def test_take_over_dialog(snap_compare: Any, make_app: AppFactory, store: Store,
     app.settings = replace(app.settings, rate_limit=20.0, sources={"rate_limit": "flag"})
 
     async def run_before(pilot: Pilot[Any]) -> None:
+        # The page behind the dialog and the header's first read land first.
+        await go(pilot)
+        screen = pilot.app.screen
+        await wait_for(
+            pilot, lambda: "of 60" in str(screen.query_one("#clients-range", Static).render())
+        )
+        await wait_for(pilot, lambda: pilot.app.snapshot is not None)
+        await go(pilot)
         pilot.app.push_screen(TakeOverDialog(app.settings, 87.0))
         await go(pilot)
 

@@ -15,6 +15,9 @@ class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with ``True`` on yes, ``False`` on no or escape."""
 
     CSS_PATH = "dialogs.tcss"
+    # Focus "No": an accidental Enter must not delete anything. Textual focuses it
+    # when the screen is shown, and skips it if the dialog is already being removed.
+    AUTO_FOCUS = "#no"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
@@ -40,10 +43,6 @@ class ConfirmDialog(ModalScreen[bool]):
                 )
                 yield Button("No (n)", id="no", compact=True)
         yield Footer()
-
-    def on_mount(self) -> None:
-        # Focus "No": an accidental Enter must not delete anything.
-        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
