@@ -107,6 +107,8 @@ class NotifierApp(LiveApp):
     ) -> None:
         super().__init__()
         self.settings = settings
+        self._screenshot_target: str | None = None
+        """Where the latest screenshot was to go (named if its delivery fails)."""
         self.store = store
         self.sender = sender
         self.log_ring = log_ring if log_ring is not None else LogRing()
@@ -264,7 +266,15 @@ class NotifierApp(LiveApp):
     ) -> str | None:
         # Textual's default is the Downloads folder, which a server or a container may
         # not have: the delivery then fails with no word of where it tried.
-        return super().deliver_screenshot(filename, path or str(self.screenshot_dir()), time_format)
+        self._screenshot_target = path or str(self.screenshot_dir())
+        return super().deliver_screenshot(filename, self._screenshot_target, time_format)
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        # Textual only says "Failed to save screenshot": say where, and why, in the
+        # log too, so a server's operator can find out without the screen.
+        where = self._screenshot_target or "?"
+        log.error("could not save the %s to %s: %s", event.name or "file", where, event.exception)
+        self.notify(f"{where}: {event.exception}", title="Not saved", severity="error")
 
     # --- errors -----------------------------------------------------------------
 

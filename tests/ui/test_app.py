@@ -436,6 +436,22 @@ async def test_a_screenshot_goes_to_the_data_dir_and_says_where(
     assert svg.read_text(encoding="utf-8").startswith("<svg")
 
 
+async def test_a_screenshot_that_cannot_be_saved_says_where_and_why_and_is_logged(
+    make_app: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    target = str(blocker / "screenshots")  # under a file: no one can create it, root included
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        with caplog.at_level(logging.ERROR, logger="notifier_tui.ui"):
+            app.deliver_screenshot(path=target)
+            await wait_for(pilot, lambda: any(target in n for n in notices(app)))
+        assert any(target in r.getMessage() for r in caplog.records)
+    assert not blocker.is_dir()
+
+
 async def test_one_display_timezone_everywhere_and_labelled(
     make_app: AppFactory, store: Store, settings: Settings
 ) -> None:
