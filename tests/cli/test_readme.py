@@ -48,3 +48,34 @@ def test_readme_examples_run_as_written(
             json.loads(result.out)  # exactly one document
     stats = json.loads(run_raw("--db", str(db), "stats", "--json").out)
     assert stats["mailings"][0]["text"] == "Sale starts today"
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces as dashes."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def test_every_link_in_the_readme_resolves() -> None:
+    """Section anchors name a heading; relative links name a file in the repo."""
+    text = README.read_text(encoding="utf-8")
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", prose, re.M):
+        base, n = github_anchor(heading), 1
+        anchor = base
+        while anchor in anchors:  # repeated headings get -1, -2, ...
+            anchor, n = f"{base}-{n}", n + 1
+        anchors.add(anchor)
+    links = re.findall(r"\]\(([^)\s]+)\)", prose)
+    assert links, "no links found: the pattern is wrong"
+    root = README.parent
+    for link in links:
+        if link.startswith(("http://", "https://", "mailto:")):
+            continue
+        path, _, fragment = link.partition("#")
+        if path:
+            assert (root / path).exists(), f"README links {link!r}: no such file"
+        elif fragment:
+            assert fragment in anchors, f"README links #{fragment}: no such section"

@@ -83,6 +83,10 @@ async def test_an_unreachable_gateway_is_named_not_called_unconfigured(
         snap = run.sender.snapshot()
         assert snap.gateway_problem == "unreachable: connection refused"
         assert snap.health is not ev.GatewayHealth.NOT_CONFIGURED
+        # A refused connection's few milliseconds say nothing of the gateway's speed:
+        # with no answer yet there is no latency to show (issue 12.12).
+        assert snap.latency_p50 is None and snap.latency_p95 is None
+        assert all(p.p50 is None for p in snap.latency_history)
 
 
 def test_not_configured_only_until_a_request_says_more(store: Store, clock: FakeClock) -> None:
