@@ -391,6 +391,26 @@ async def test_the_tab_bar_names_the_screens_highlights_one_and_switches_on_clic
         assert "Stats" in screen_text(app).splitlines()[0]
 
 
+async def test_while_a_field_has_focus_the_header_says_digits_type_text(
+    make_app: AppFactory,
+) -> None:
+    from notifier_tui.ui.widgets.header import TYPING_HINT
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        clock = app.screen.query_one("#status-clock", Static)
+        assert TYPING_HINT not in str(clock.render())
+        await go(pilot, "slash")
+        assert TYPING_HINT in str(clock.render())
+        assert TYPING_HINT in screen_text(app).splitlines()[0]  # visible at 80 columns
+        await go(pilot, "2")
+        assert isinstance(app.screen, ClientsScreen), "the digit went into the search"
+        assert app.screen.query_one("#search", Input).value == "2"
+        await go(pilot, "escape")
+        await wait_for(pilot, lambda: TYPING_HINT not in str(clock.render()))
+
+
 async def test_question_mark_lists_every_key(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(100, 50)) as pilot:

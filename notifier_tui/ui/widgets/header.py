@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import Input, Static, TextArea
 
 from notifier_tui.core.events import GatewayHealth, SenderSnapshot
 from notifier_tui.ui.node import NotifierNode
@@ -74,11 +74,19 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
 """``(key, mode, label)`` of each screen, in tab order."""
 
 
-def tabs_text(current: str) -> Text:
-    """`` 1 Clients  2 Mailings …``: the current screen reversed, every tab clickable."""
+TYPING_HINT = "digits type text"
+"""Shown in place of the clock while a text field has focus: 1-4 type, not switch."""
+
+
+def tabs_text(current: str, *, typing: bool = False) -> Text:
+    """`` 1 Clients  2 Mailings …``: the current screen reversed, every tab clickable.
+
+    While a text field has focus (``typing``) the keys are dimmed (the header
+    says instead of the clock that digits type text); a click still switches.
+    """
     line = Text()
     for key, mode, label in SCREENS:
-        tab = Text.assemble((f" {key} ", "bold"), f"{label} ")
+        tab = Text.assemble((f" {key} ", "dim" if typing else "bold"), f"{label} ")
         tab.stylize("reverse" if mode == current else "")
         tab.stylize(Style.from_meta({"@click": f"app.switch_mode('{mode}')"}))
         line.append_text(tab)
@@ -144,6 +152,8 @@ class StatusHeader(NotifierNode, Vertical):
         # The app updates both once a second (or on a lease change); nothing polls here.
         self.watch(app, "snapshot", self._update, init=False)
         self.watch(app, "takeover_offered", self._update, init=False)
+        # Focus moving into or out of a text field changes what the digits do.
+        self.watch(self.screen, "focused", self._update, init=False)
         self._update()
 
     def _update(self, _value: object = None) -> None:
@@ -157,5 +167,10 @@ class StatusHeader(NotifierNode, Vertical):
             ),
         )
         self.query_one("#status-line", Static).update(line)
-        self.query_one("#status-tabs", Static).update(tabs_text(app.current_mode))
-        self.query_one("#status-clock", Static).update(clock_text(app.clock(), app.display_tz))
+        typing = isinstance(self.screen.focused, Input | TextArea)
+        self.query_one("#status-tabs", Static).update(tabs_text(app.current_mode, typing=typing))
+        clock = self.query_one("#status-clock", Static)
+        if typing:
+            clock.update(Text(TYPING_HINT, style="italic yellow"))
+        else:
+            clock.update(clock_text(app.clock(), app.display_tz))
