@@ -1,4 +1,9 @@
-"""Fixtures for the core tests: a real SQLite file in ``tmp_path`` and a clock we drive."""
+"""Fixtures for the core tests: a real SQLite file in ``tmp_path`` and a clock we drive.
+
+``store`` is that file, unless a test is marked :data:`both_backends`: then it
+runs once on the file (id ``sqlite``) and once on a fresh, empty database of
+the session's throwaway PostgreSQL server (id ``postgresql``, tests/pgfixtures.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from notifier_tui.core.store import Store
+from tests.backends import BACKENDS
 from tests.fakeclock import FakeClock as _FakeClock
 
 # A Monday in winter: no DST change anywhere near it in Europe or America.
@@ -33,9 +39,16 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "store.db"
 
 
+both_backends = pytest.mark.parametrize("store", BACKENDS, indirect=True)
+"""Run a test that takes ``store`` on SQLite and on PostgreSQL (ids ``sqlite``, ``postgresql``)."""
+
+
 @pytest.fixture
-def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
-    s = Store(db_path, clock=clock, default_timezone="Europe/Moscow")
+def store(request: pytest.FixtureRequest, db_path: Path, clock: FakeClock) -> Iterator[Store]:
+    backend = getattr(request, "param", "sqlite")
+    # PostgreSQL: a new database per test on the one cluster the session starts.
+    where = request.getfixturevalue("pg_url") if backend == "postgresql" else db_path
+    s = Store(where, clock=clock, default_timezone="Europe/Moscow")
     yield s
     s.close()
 
@@ -43,6 +56,7 @@ def store(db_path: Path, clock: FakeClock) -> Iterator[Store]:
 @pytest.fixture
 def raw(db_path: Path, store: Store) -> Iterator[sqlite3.Connection]:
     """A second, plain connection to the store's file: what another process would see."""
+    assert db_path.exists(), "raw is a connection to the SQLite file: a SQLite-only test"
     conn = sqlite3.connect(db_path, isolation_level=None)
     yield conn
     conn.close()
