@@ -1,4 +1,11 @@
-"""The sender against the real gateway simulator on 127.0.0.1 and a real SQLite file.
+"""The sender against the real gateway simulator on 127.0.0.1 and a real store.
+
+The store is a SQLite file; the tests of the sender's invariants (issue 11: one
+id per client, nothing sent after the end, the credentials stop, the send
+window, pause and cancel) are marked ``@both_backends`` and run once more on a
+fresh PostgreSQL database (ids ``sqlite`` and ``postgresql``). On both the
+sender is the one lease holder, as a UI's is; the daemon's shared claims on
+PostgreSQL (``shared_claims``) are tests/test_daemon.py's and tests/pg/'s.
 
 The sender runs on fake time (``tests/fakeclock.py``): its wall clock (the
 store's) and its monotonic clock only move when a test moves them, so a
@@ -22,7 +29,7 @@ from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
-from tests.core.conftest import FakeClock
+from tests.core.conftest import FakeClock, both_backends
 from tests.fakeclock import tick
 from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
@@ -128,6 +135,7 @@ def all_final(store: Store) -> bool:
     return bool(c) and c.get("pending", 0) == 0 and c.get("sending", 0) == 0
 
 
+@both_backends
 async def test_happy_path_each_client_gets_one_message(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -211,6 +219,7 @@ async def test_outage_opens_breaker_then_everything_is_sent(
     assert sim.duplicates == {}
 
 
+@both_backends
 async def test_credentials_error_stops_everything_until_token_fixed(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -231,6 +240,7 @@ async def test_credentials_error_stops_everything_until_token_fixed(
         assert run.of(ev.DispatchResumed)
 
 
+@both_backends
 async def test_credentials_probe_notices_a_token_fixed_at_the_gateway(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -291,6 +301,7 @@ class RecordingGateway(GatewayClient):
         return await super().send(msg_id, phone, text)
 
 
+@both_backends
 async def test_no_request_after_end_and_the_rest_expires(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -331,6 +342,7 @@ async def test_future_mailing_starts_by_itself_not_early(
     assert first < start.timestamp() + 0.3  # at once, not a poll interval later
 
 
+@both_backends
 async def test_send_window_closed_in_one_timezone_open_in_another(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -359,6 +371,7 @@ async def test_send_window_closed_in_one_timezone_open_in_another(
     assert sim.accepted_total == 5
 
 
+@both_backends
 async def test_pause_stops_sending_resume_continues_cancel_finalises(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -383,6 +396,7 @@ async def test_pause_stops_sending_resume_continues_cancel_finalises(
     assert c.get("sent", 0) + c["cancelled"] == 200
 
 
+@both_backends
 async def test_client_added_during_active_mailing_gets_message(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
