@@ -1,9 +1,10 @@
 """The sender and the store-wide picture: its registry row, the shared credentials stop.
 
-On fake time against the simulator on 127.0.0.1 and a real SQLite file. The
-flag set in the store as another process would (core/store/control.py) stops
-this sender within about a second; the UI's resume key (``resume_dispatch``)
-and a new token each clear it for everyone; a refusal seen here sets it.
+On fake time against the simulator on 127.0.0.1 and a real store: a SQLite
+file, and a fresh PostgreSQL database (``@both_backends``). The flag set in
+the store as another process would (core/store/control.py) stops this sender
+within about a second; the UI's resume key (``resume_dispatch``) and a new
+token each clear it for everyone; a refusal seen here sets it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from notifier_tui.core.store import Store
 from notifier_tui.core.store import control as store_control
 from notifier_tui.core.store import workers as registry
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
-from tests.core.conftest import FakeClock
+from tests.core.conftest import FakeClock, both_backends
 from tests.core.test_sender import Running, add_clients, config, counts, ticking
 from tests.simfixtures import SimulatorFactory, make_simulator  # noqa: F401
 
@@ -39,6 +40,7 @@ def _mailing(store: Store, clock: FakeClock, n: int) -> None:
     store.create_mailing(clock() - timedelta(seconds=1), clock() + timedelta(minutes=5), "hi")
 
 
+@both_backends
 async def test_a_flag_set_elsewhere_stops_and_the_resume_key_clears_it(
     store: Store, sim: GatewaySimulator, clock: FakeClock
 ) -> None:
@@ -60,6 +62,7 @@ async def test_a_flag_set_elsewhere_stops_and_the_resume_key_clears_it(
         await ticking(clock, lambda: counts(store).get("sent", 0) == 30)
 
 
+@both_backends
 async def test_a_refusal_here_sets_the_flag_and_a_new_token_clears_it(
     store: Store,
     make_simulator: SimulatorFactory,  # noqa: F811

@@ -24,7 +24,7 @@ from notifier_tui.core.sending.gateway import GatewayClient, GatewayResult
 from notifier_tui.core.sending.sender import Sender, SenderConfig
 from notifier_tui.core.store import Store
 from notifier_tui.sim import GatewaySimulator, SimulatorConfig
-from tests.core.conftest import FakeClock, message_rows
+from tests.core.conftest import FakeClock, both_backends, message_rows
 from tests.core.test_sender import add_clients, counts, until
 from tests.fakeclock import tick
 
@@ -145,6 +145,7 @@ async def test_a_blocked_store_gets_one_heartbeat_and_sending_waits_for_it(
     assert sim.duplicates == {}
 
 
+# SQLite only: "another process" is a plain sqlite3 connection to the file (``raw``).
 async def test_losing_the_lease_mid_run_stops_sending_returns_claims_sends_nothing_twice(
     store: Store,
     raw: sqlite3.Connection,
@@ -195,14 +196,18 @@ async def test_losing_the_lease_mid_run_stops_sending_returns_claims_sends_nothi
     assert sorted(sim.accepted) == list(range(1, 301))
 
 
+@both_backends
 async def test_taking_over_a_lapsed_lease_waits_its_grace_before_recovering(
     store: Store,
-    raw: sqlite3.Connection,
     sim: GatewaySimulator,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A holder that stopped beating left messages ``sending``: they wait out the grace."""
+    """A holder that stopped beating left messages ``sending``: they wait out the grace.
+
+    What a holder killed with -9 leaves behind, recovered in process (the kill
+    itself, of a real daemon, is tests/test_daemon.py's); on both backends.
+    """
     caplog.set_level(logging.INFO, logger="notifier_tui")
     add_clients(store, 20)
     store.create_mailing(clock() - timedelta(seconds=1), clock() + timedelta(hours=1), "hi")
