@@ -38,9 +38,11 @@ async def test_sigterm_stops_cleanly_and_logs_without_token(
 
 
 async def test_kill_9_mid_send_then_restart_loses_nothing(
-    tmp_path: Path, sim: GatewaySimulator
+    tmp_path: Path, sim: GatewaySimulator, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    db = tmp_path / "store.db"
+    """On both backends (``backend``, tests/backends.py): a file, or a fresh database
+    that ``--db postgresql://...`` names, where each daemon claims its own messages."""
+    db = tmp_path / "store.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
     store = seed(db, 300)
     first = spawn(tmp_path, db, sim.base_url, "a")
     try:
@@ -66,6 +68,8 @@ async def test_kill_9_mid_send_then_restart_loses_nothing(
     store.close()
 
 
+# SQLite only: one sender per file. On PostgreSQL every daemon sends beside the
+# others (tests/pg/test_workers_pg.py).
 async def test_second_daemon_on_same_store_does_not_send(
     tmp_path: Path, sim: GatewaySimulator
 ) -> None:
