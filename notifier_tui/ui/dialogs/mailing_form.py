@@ -175,8 +175,9 @@ class MailingForm(NotifierNode, ReportsWorkerErrors, FormDialog[MailingRecord | 
         return FormField(label, control, name=name)
 
     def on_mount(self) -> None:
-        # Editing usually means fixing the text; a new mailing starts with its times.
-        self.query_one("#text" if self.mailing else "#start_at").focus()
+        # New and edit start on the same field, the first one: the same keys reach
+        # the same field whichever form is open.
+        self.query_one("#start_at").focus()
         self._count_text()
         self._preview_times()
         self._load_suggestions()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -54,6 +55,15 @@ class FormField(Vertical):
         color: $text-error;
         text-style: bold;
     }
+    /* Where typing goes, seen at a glance: compact inputs barely change on focus,
+       so the row's label lights up and the field gets a stronger background. */
+    FormField.-focused > Horizontal > .field-label {
+        color: $text-accent;
+        text-style: bold;
+    }
+    FormField.-focused > Horizontal > Input, FormField.-focused > Horizontal > TextArea {
+        background: $accent 25%;
+    }
     """
 
     def __init__(self, label: str, control: Widget, *, name: str) -> None:
@@ -68,6 +78,14 @@ class FormField(Vertical):
             yield Label(self._label, classes="field-label")
             yield self._control
         yield Static("", classes="field-error", markup=False)
+
+    # A class rather than :focus-within, whose styles Textual 8.2 does not refresh
+    # when focus moves from one field to the next (the first one stayed lit).
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
 
     @property
     def control(self) -> Widget:
