@@ -44,6 +44,8 @@ def real_store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
+# SQLite only: the file's one writer, held by a second connection's BEGIN IMMEDIATE.
+# PostgreSQL has no store-wide write lock to hold (row locks, SKIP LOCKED).
 async def test_stop_is_bounded_while_another_process_holds_the_write_lock(
     real_store: Store,
     sim: GatewaySimulator,
