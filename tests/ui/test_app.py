@@ -440,6 +440,21 @@ async def test_the_palette_offers_the_screens_actions(make_app: AppFactory, stor
         assert isinstance(app.screen, ClientForm)
 
 
+async def test_on_mailings_the_palette_pauses_the_selected_mailing(
+    make_app: AppFactory, store: Store
+) -> None:
+    add_clients(store, 1)
+    mailing = store.create_mailing(T0 - timedelta(minutes=1), T0 + timedelta(hours=1), "Hi")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await go(pilot, "2")
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        pause = next(t for t in titles if t.startswith("Mailings: Pause"))
+        assert {"Mailings: New", "Clients screen", "Stats screen"} <= set(titles)
+        app.call_later(titles[pause].callback)
+        await wait_for(pilot, lambda: store.get_mailing(mailing.id).paused)
+
+
 async def test_a_screenshot_goes_to_the_data_dir_and_says_where(
     make_app: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
